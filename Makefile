@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+# Packages whose code runs concurrently get the race detector.
+RACE_PKGS := ./adapters/... ./projections/...
+
+.PHONY: run build test test-short lint bench fuzz clean
+
+run: build
+	$(BIN)/chatd
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Every test, including those against PostgreSQL, Redis and Chromium. Where a
+# service is missing they skip with a line saying how to provide it; with
+# CI=true a missing service fails.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+
+clean:
+	rm -rf $(BIN)

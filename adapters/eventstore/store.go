@@ -1,0 +1,205 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatlog/chat/domain"
+	"github.com/google/uuid"
+)
+
+// Config configures a Store.
+type Config struct {
+	Backend Backend
+	// Now is the clock of recorded_at; default time.Now.
+	Now func() time.Time
+	// NewID makes event ids; default uuid.NewV7.
+	NewID func() uuid.UUID
+	// MaxBatch caps how many commands share one transaction; default 256.
+	MaxBatch int
+	Logger   *slog.Logger
+	Metrics  *Metrics // nil: not measured
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = func() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Store executes commands with group commit: commands that arrive while a
+// transaction is being written wait and then share the next one, because a
+// commit costs about as much as a few hundred inserts.
+type Store struct {
+	Reader
+	cfg      Config
+	requests chan *request
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+type request struct {
+	ctx    context.Context
+	cmd    domain.Command
+	meta   domain.Metadata
+	done   chan struct{}
+	events []domain.Event
+	err    error
+}
+
+// ErrClosed is returned by Execute after Close.
+var ErrClosed = errors.New("event store closed")
+
+// New starts a Store over cfg.Backend.
+func New(cfg Config) (*Store, error) {
+	if cfg.Backend == nil {
+		return nil, errors.New("eventstore: no backend")
+	}
+	cfg.setDefaults()
+	s := &Store{
+		Reader:   cfg.Backend,
+		cfg:      cfg,
+		requests: make(chan *request, cfg.MaxBatch*4),
+		stop:     make(chan struct{}),
+	}
+	for range max(cfg.Backend.Writers(), 1) {
+		s.wg.Add(1)
+		go s.commitLoop()
+	}
+	return s, nil
+}
+
+// Close stops the writers once the commands already queued are written.
+func (s *Store) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.wg.Wait()
+}
+
+// Execute runs cmd and returns the events it appended once they are
+// committed. A command that decides nothing returns no events and no error;
+// a repeated idempotent command returns the events of its first run. Rule
+// violations are *domain.Error; anything else is a storage failure.
+func (s *Store) Execute(ctx context.Context, cmd domain.Command, meta domain.Metadata) ([]domain.Event, error) {
+	r := &request{ctx: ctx, cmd: cmd, meta: meta, done: make(chan struct{})}
+	select {
+	case s.requests <- r:
+	case <-s.stop:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the command may be written; wait for the outcome even if
+	// ctx ends, so the caller never mistakes a committed append for a failure.
+	<-r.done
+	return r.events, r.err
+}
+
+// Append appends events without a decision, checking expected versions and
+// idempotency keys: the low-level port of the log.
+func (s *Store) Append(ctx context.Context, meta domain.Metadata, events ...domain.NewEvent) ([]domain.Event, error) {
+	return s.Execute(ctx, domain.Append{Events: events}, meta)
+}
+
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	batch := make([]*request, 0, s.cfg.MaxBatch)
+	for {
+		var first *request
+		select {
+		case first = <-s.requests:
+		case <-s.stop:
+			// Drain what was queued before the stop, then quit.
+			select {
+			case first = <-s.requests:
+			default:
+				return
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case r := <-s.requests:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.writeBatch(batch)
+	}
+}
+
+// writeBatch writes the batch in one transaction. If the transaction fails
+// as a whole, each command is retried alone so one bad command cannot fail
+// its neighbours.
+func (s *Store) writeBatch(batch []*request) {
+	start := time.Now()
+	err := s.writeTx(batch)
+	if err != nil && len(batch) > 1 {
+		s.cfg.Logger.Warn("group commit failed; retrying commands one by one", "batch", len(batch), "err", err)
+		for _, r := range batch {
+			s.writeBatch([]*request{r})
+		}
+		return
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.events, r.err = nil, err
+		}
+		close(r.done)
+	}
+	s.cfg.Metrics.observeBatch(len(batch), time.Since(start), err)
+}
+
+func (s *Store) writeTx(batch []*request) (err error) {
+	ctx := context.Background()
+	tx, err := s.cfg.Backend.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin append: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := tx.Rollback(ctx); rbErr != nil {
+				s.cfg.Logger.Error("rollback append", "err", rbErr)
+			}
+		}
+	}()
+	w, err := newBatchWriter(ctx, tx, batch, s.cfg)
+	if err != nil {
+		return err
+	}
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.err = r.ctx.Err()
+			continue
+		}
+		r.events, r.err = w.run(ctx, r)
+		if r.err != nil && domain.ErrorCode(r.err) == domain.CodeInternal {
+			return r.err
+		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit append: %w", err)
+	}
+	return nil
+}
