@@ -42,6 +42,7 @@ const (
 type Secret struct {
 	Kind      SecretKind
 	UserID    uuid.UUID
+	Username  string    // SecretPassword only: log-in looks the hash up by name
 	SessionID uuid.UUID // SecretSession only
 	Hash      []byte
 	ExpiresAt time.Time // SecretSession only

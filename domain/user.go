@@ -19,7 +19,7 @@ type RegisterUser struct {
 func (c RegisterUser) Streams() []string { return []string{AccountsStream, UserStream(c.UserID)} }
 func (c RegisterUser) Keys() []string    { return []string{usernameKey(c.Username), anyAccountKey} }
 func (c RegisterUser) Secret() Secret {
-	return Secret{Kind: SecretPassword, UserID: c.UserID, Hash: c.PasswordHash}
+	return Secret{Kind: SecretPassword, UserID: c.UserID, Username: c.Username, Hash: c.PasswordHash}
 }
 
 func (c RegisterUser) Decide(s *State, _ time.Time) ([]NewEvent, error) {
@@ -56,7 +56,7 @@ func (c CreateUser) Keys() []string {
 	return keys
 }
 func (c CreateUser) Secret() Secret {
-	return Secret{Kind: SecretPassword, UserID: c.UserID, Hash: c.PasswordHash}
+	return Secret{Kind: SecretPassword, UserID: c.UserID, Username: c.Username, Hash: c.PasswordHash}
 }
 
 func (c CreateUser) Decide(s *State, _ time.Time) ([]NewEvent, error) {
