@@ -11,7 +11,6 @@ package projections
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/chatlog/chat/domain"
 	"github.com/google/uuid"
@@ -100,5 +99,3 @@ type Update struct {
 	Frame   []byte     `json:"f,omitempty"`
 }
 
-// millis renders t as PROTOCOL.md wants times: UTC, exactly milliseconds.
-func millis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
