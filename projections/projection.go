@@ -98,4 +98,3 @@ type Update struct {
 	Session uuid.UUID  `json:"x,omitzero"`
 	Frame   []byte     `json:"f,omitempty"`
 }
-
