@@ -90,23 +90,31 @@ type (
 // Per-user and per-node events that must not consume a room's seq.
 type (
 	ReadMarkerMoved struct {
-		UserID uuid.UUID `json:"user_id"`
-		RoomID uuid.UUID `json:"room_id"`
-		Seq    int64     `json:"seq"`
+		UserID   uuid.UUID `json:"user_id"`
+		Username string    `json:"username"`
+		RoomID   uuid.UUID `json:"room_id"`
+		Seq      int64     `json:"seq"`
 	}
+	// UserConnected: the user's first socket on Node opened. Presence is per
+	// (user, node): a user is online while any node has them.
 	UserConnected struct {
 		UserID    uuid.UUID `json:"user_id"`
+		Username  string    `json:"username"`
 		SessionID uuid.UUID `json:"session_id"`
 		Node      string    `json:"node"`
 	}
+	// UserDisconnected: the user's last socket on Node closed.
 	UserDisconnected struct {
 		UserID    uuid.UUID `json:"user_id"`
+		Username  string    `json:"username"`
 		SessionID uuid.UUID `json:"session_id"`
 		Node      string    `json:"node"`
 	}
 	NodeStarted struct {
 		Node string `json:"node"`
 	}
+	// NodeStopped takes every user of Node offline at once: said by the
+	// node on shutdown, or by any other node when its lease expired.
 	NodeStopped struct {
 		Node   string `json:"node"`
 		Reason string `json:"reason"` // shutdown, lease_expired

@@ -134,13 +134,14 @@ func (c MoveReadMarker) Decide(s *State, _ time.Time) ([]NewEvent, error) {
 	if seq <= s.ReadMarker(u.ID, c.RoomID) {
 		return nil, nil
 	}
-	return []NewEvent{event(UserStream(u.ID), &ReadMarkerMoved{UserID: u.ID, RoomID: c.RoomID, Seq: seq})}, nil
+	return []NewEvent{event(UserStream(u.ID), &ReadMarkerMoved{UserID: u.ID, Username: u.Username, RoomID: c.RoomID, Seq: seq})}, nil
 }
 
 // Connect and Disconnect record presence; they need no state beyond the
 // order of the user's stream.
 type Connect struct {
 	UserID    uuid.UUID
+	Username  string
 	SessionID uuid.UUID
 	Node      string
 	Online    bool // false: disconnect
@@ -151,7 +152,32 @@ func (Connect) Keys() []string      { return nil }
 
 func (c Connect) Decide(_ *State, _ time.Time) ([]NewEvent, error) {
 	if c.Online {
-		return []NewEvent{event(UserStream(c.UserID), &UserConnected{UserID: c.UserID, SessionID: c.SessionID, Node: c.Node})}, nil
+		return []NewEvent{event(UserStream(c.UserID), &UserConnected{UserID: c.UserID, Username: c.Username, SessionID: c.SessionID, Node: c.Node})}, nil
 	}
-	return []NewEvent{event(UserStream(c.UserID), &UserDisconnected{UserID: c.UserID, SessionID: c.SessionID, Node: c.Node})}, nil
+	return []NewEvent{event(UserStream(c.UserID), &UserDisconnected{UserID: c.UserID, Username: c.Username, SessionID: c.SessionID, Node: c.Node})}, nil
+}
+
+// StopNode takes every user of a node offline: the node's own goodbye, or
+// another node's verdict once the node's lease expired.
+type StopNode struct {
+	Node   string
+	Reason string
+}
+
+func (c StopNode) Streams() []string { return []string{NodeStream(c.Node)} }
+func (StopNode) Keys() []string      { return nil }
+
+func (c StopNode) Decide(_ *State, _ time.Time) ([]NewEvent, error) {
+	return []NewEvent{event(NodeStream(c.Node), &NodeStopped{Node: c.Node, Reason: c.Reason})}, nil
+}
+
+// StartNode records a node joining; it also clears presence a crashed
+// earlier run of the same node id left behind.
+type StartNode struct{ Node string }
+
+func (c StartNode) Streams() []string { return []string{NodeStream(c.Node)} }
+func (StartNode) Keys() []string      { return nil }
+
+func (c StartNode) Decide(_ *State, _ time.Time) ([]NewEvent, error) {
+	return []NewEvent{event(NodeStream(c.Node), &NodeStarted{Node: c.Node})}, nil
 }
