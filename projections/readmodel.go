@@ -56,3 +56,23 @@ func (u User) HasRole(role string) bool {
 
 // Ref names the user in frames.
 func (u User) Ref() domain.UserRef { return domain.UserRef{ID: u.ID, Username: u.Username} }
+
+// Room is a room as one user sees it (PROTOCOL.md Room).
+type Room struct {
+	ID        uuid.UUID       `json:"id"`
+	Name      string          `json:"name"`
+	Kind      domain.RoomKind `json:"kind"`
+	Members   int             `json:"members"`
+	Member    bool            `json:"member"`
+	Head      int64           `json:"head"`
+	LastRead  int64           `json:"last_read"`
+	Unread    int64           `json:"unread"`
+	CreatedAt Timestamp       `json:"created_at"`
+}
+
+// Member is one entry of a room's member list.
+type Member struct {
+	ID       uuid.UUID `json:"id"`
+	Username string    `json:"username"`
+	Online   bool      `json:"online"`
+}
