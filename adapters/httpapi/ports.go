@@ -66,3 +66,28 @@ type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
 }
+
+// Rooms reads the rooms read model, joined with read markers and history
+// for the caller's last_read and unread.
+type Rooms interface {
+	// RoomsFor lists the public rooms and every room user is a member of.
+	RoomsFor(ctx context.Context, user uuid.UUID) ([]projections.Room, error)
+	// Room returns one room as user sees it, or CodeNotFound. It does not
+	// check visibility; callers apply PROTOCOL.md's rules.
+	Room(ctx context.Context, id, user uuid.UUID) (projections.Room, error)
+	// Members lists a room's members with their presence, by username.
+	Members(ctx context.Context, room uuid.UUID) ([]projections.Member, error)
+	// DirectRoom returns the direct room of two users, or CodeNotFound.
+	DirectRoom(ctx context.Context, a, b uuid.UUID) (uuid.UUID, error)
+}
+
+// History reads the history read model.
+type History interface {
+	// Messages pages a room's messages oldest first: the newest page when
+	// before and after are 0, else those with seq < before or seq > after.
+	// more tells whether messages exist beyond the page in paging direction.
+	Messages(ctx context.Context, room uuid.UUID, before, after int64, limit int) (msgs []projections.Message, more bool, err error)
+	// Search finds messages matching q in rooms user is a member of (one
+	// room when room is not Nil), best match first.
+	Search(ctx context.Context, user uuid.UUID, q string, room uuid.UUID, limit int) ([]projections.Message, error)
+}

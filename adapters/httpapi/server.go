@@ -20,6 +20,8 @@ type Config struct {
 	Commands Commands
 	Accounts Accounts
 	Waiter   Waiter
+	Rooms    Rooms
+	History  History
 	Checks   []Check
 	// Gateway serves /ws, Web the browser client at /, Metrics /metrics.
 	Gateway, Web, Metrics http.Handler
@@ -73,8 +75,8 @@ func (c *Config) setDefaults() {
 
 // Validate reports configuration that cannot work.
 func (c *Config) Validate() error {
-	if c.Commands == nil || c.Accounts == nil || c.Waiter == nil {
-		return errors.New("httpapi: Commands, Accounts and Waiter are required")
+	if c.Commands == nil || c.Accounts == nil || c.Waiter == nil || c.Rooms == nil || c.History == nil {
+		return errors.New("httpapi: Commands, Accounts, Waiter, Rooms and History are required")
 	}
 	return nil
 }
@@ -107,6 +109,18 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/admin/users", s.admin(s.listUsers))
 	s.mux.HandleFunc("POST /api/admin/users", s.admin(s.createUser))
 	s.mux.HandleFunc("POST /api/admin/users/{id}/{action}", s.admin(s.changeStatus))
+
+	s.mux.HandleFunc("GET /api/rooms", s.authed(s.listRooms))
+	s.mux.HandleFunc("POST /api/rooms", s.authed(s.createRoom))
+	s.mux.HandleFunc("GET /api/rooms/{id}", s.authed(s.getRoom))
+	s.mux.HandleFunc("POST /api/rooms/{id}/join", s.authed(s.joinRoom))
+	s.mux.HandleFunc("POST /api/rooms/{id}/leave", s.authed(s.leaveRoom))
+	s.mux.HandleFunc("POST /api/rooms/{id}/members", s.authed(s.addMember))
+	s.mux.HandleFunc("GET /api/rooms/{id}/members", s.authed(s.listMembers))
+	s.mux.HandleFunc("POST /api/direct/{user}", s.authed(s.openDirect))
+	s.mux.HandleFunc("GET /api/rooms/{id}/messages", s.authed(s.listMessages))
+	s.mux.HandleFunc("POST /api/rooms/{id}/messages", s.authed(s.postMessage))
+	s.mux.HandleFunc("GET /api/search", s.authed(s.search))
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
