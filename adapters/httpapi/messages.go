@@ -40,12 +40,8 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p *Princip
 	if q.Has("before") && q.Has("after") {
 		return domain.Errorf(domain.CodeInvalid, "before, after: give one or neither")
 	}
-	if q.Has("after") && after == 0 {
-		// after=0 pages forward from the very start; the model's "0 means
-		// absent" needs a seq no message has.
-		after = -1
-	}
-	msgs, more, err := s.cfg.History.Messages(r.Context(), room.ID, int64(before), int64(after), limit)
+	page := Page{Before: int64(before), After: int64(after), Forward: q.Has("after"), Limit: limit}
+	msgs, more, err := s.cfg.History.Messages(r.Context(), room.ID, page)
 	if err != nil {
 		return err
 	}

@@ -83,11 +83,19 @@ type Rooms interface {
 
 // History reads the history read model.
 type History interface {
-	// Messages pages a room's messages oldest first: the newest page when
-	// before and after are 0, else those with seq < before or seq > after.
-	// more tells whether messages exist beyond the page in paging direction.
-	Messages(ctx context.Context, room uuid.UUID, before, after int64, limit int) (msgs []projections.Message, more bool, err error)
+	// Messages returns one page of a room's messages, oldest first. more
+	// tells whether messages exist beyond the page in its direction.
+	Messages(ctx context.Context, room uuid.UUID, page Page) (msgs []projections.Message, more bool, err error)
 	// Search finds messages matching q in rooms user is a member of (one
 	// room when room is not Nil), best match first.
 	Search(ctx context.Context, user uuid.UUID, q string, room uuid.UUID, limit int) ([]projections.Message, error)
+}
+
+// Page selects messages: the newest Limit when neither Before nor Forward is
+// set; those with seq < Before; or, Forward, the first Limit with seq > After.
+type Page struct {
+	Before  int64
+	After   int64
+	Forward bool
+	Limit   int
 }
