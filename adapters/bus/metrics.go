@@ -1,0 +1,65 @@
+package bus
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics measures the bus. A nil *Metrics measures nothing.
+type Metrics struct {
+	batches    prometheus.Counter
+	events     prometheus.Counter
+	updates    prometheus.Counter
+	errors     *prometheus.CounterVec
+	badEntries prometheus.Counter
+	relayLag   prometheus.Gauge
+}
+
+// NewMetrics registers the bus metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		batches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_bus_published_batches_total", Help: "Event batches the relay published."}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_bus_published_events_total", Help: "Log events the relay published."}),
+		updates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_bus_published_updates_total", Help: "Projected updates published to the gateways."}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chat_bus_errors_total", Help: "Bus failures by operation."}, []string{"op"}),
+		badEntries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_bus_bad_entries_total", Help: "Stream entries that could not be decoded (logged and acked)."}),
+		relayLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chat_relay_lag_events",
+			Help: "Log head position minus the relay checkpoint position (approximate: positions have gaps)."}),
+	}
+	reg.MustRegister(m.batches, m.events, m.updates, m.errors, m.badEntries, m.relayLag)
+	return m
+}
+
+func (m *Metrics) published(events int) {
+	if m != nil {
+		m.batches.Inc()
+		m.events.Add(float64(events))
+	}
+}
+
+func (m *Metrics) publishedUpdates(n int) {
+	if m != nil {
+		m.updates.Add(float64(n))
+	}
+}
+
+func (m *Metrics) busError(op string) {
+	if m != nil {
+		m.errors.WithLabelValues(op).Inc()
+	}
+}
+
+func (m *Metrics) badEntry() {
+	if m != nil {
+		m.badEntries.Inc()
+	}
+}
+
+func (m *Metrics) lag(events int64) {
+	if m != nil {
+		m.relayLag.Set(float64(events))
+	}
+}

@@ -1,0 +1,190 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/chatlog/chat/domain"
+)
+
+// RelaySource is the log as the relay needs it (adapters/postgres and
+// adapters/sqlite provide it).
+type RelaySource interface {
+	// ReadAll returns up to limit events after cursor in commit-safe order.
+	ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, error)
+	LoadRelayCheckpoint(ctx context.Context) (domain.Cursor, error)
+	SaveRelayCheckpoint(ctx context.Context, c domain.Cursor) error
+	LogHead(ctx context.Context) (domain.Cursor, error)
+	// Wakeups signals, coalesced, after commits to the log.
+	Wakeups(ctx context.Context) <-chan struct{}
+	// AcquireLeadership waits until this process holds the lock name; lost
+	// closes if it is taken away, release gives it up.
+	AcquireLeadership(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
+}
+
+// RelayConfig configures a Relay.
+type RelayConfig struct {
+	Source RelaySource
+	Bus    *Bus
+	// BatchSize is the most events per bus message: redisstream reads one
+	// entry per round trip, so batching is what makes the bus fast.
+	BatchSize int
+	// Poll is the backup to Wakeups: a lost notification, or commits made
+	// by other nodes that this node is not told about.
+	Poll    time.Duration
+	Logger  *slog.Logger
+	Metrics *Metrics // optional
+}
+
+func (c *RelayConfig) setDefaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 256
+	}
+	if c.Poll <= 0 {
+		c.Poll = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Relay publishes the log to chat.events. One relay leads per deployment;
+// the others wait on the leadership lock. Its checkpoint is saved after
+// each published batch, so a crash republishes at most one batch, which the
+// projections skip.
+type Relay struct {
+	cfg RelayConfig
+	log *slog.Logger
+}
+
+// LeadershipName is the lock the relays compete for.
+const LeadershipName = "relay"
+
+// NewRelay checks cfg and returns a relay; it runs with Run.
+func NewRelay(cfg RelayConfig) (*Relay, error) {
+	cfg.setDefaults()
+	if cfg.Source == nil || cfg.Bus == nil {
+		return nil, errors.New("relay: Source and Bus are required")
+	}
+	return &Relay{cfg: cfg, log: cfg.Logger.With("component", "relay")}, nil
+}
+
+// Run waits for leadership, relays while it leads, and waits again when it
+// loses it, until ctx ends (then it returns nil).
+func (r *Relay) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		lost, release, err := r.cfg.Source.AcquireLeadership(ctx, LeadershipName)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.cfg.Metrics.busError("relay_leadership")
+			r.log.Warn("acquire relay leadership", "err", err)
+			sleep(ctx, r.cfg.Poll)
+			continue
+		}
+		r.log.Info("relay leads")
+		err = r.lead(ctx, lost)
+		release()
+		if err != nil {
+			r.cfg.Metrics.busError("relay")
+			r.log.Error("relay stopped leading after an error", "err", err)
+			sleep(ctx, r.cfg.Poll)
+		} else if ctx.Err() == nil {
+			r.log.Warn("relay lost leadership")
+		}
+	}
+	return nil
+}
+
+// lead relays until leadership is lost (nil), ctx ends (nil) or the log or
+// bus fails (the error).
+func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wake := r.cfg.Source.Wakeups(ctx)
+	poll := time.NewTicker(r.cfg.Poll)
+	defer poll.Stop()
+	cp, err := r.cfg.Source.LoadRelayCheckpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("load relay checkpoint: %w", err)
+	}
+	for {
+		select {
+		case <-lost:
+			return nil
+		case <-ctx.Done():
+			return nil
+		default:
+		}
+		next, n, err := r.relayOnce(ctx, cp)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		cp = next
+		if n == r.cfg.BatchSize {
+			continue // more is waiting
+		}
+		select {
+		case <-lost:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-poll.C:
+			r.observeLag(ctx, cp)
+		}
+	}
+}
+
+// relayOnce publishes the next batch after cp and saves the checkpoint.
+func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor, int, error) {
+	events, err := r.cfg.Source.ReadAll(ctx, cp, r.cfg.BatchSize)
+	if err != nil {
+		return cp, 0, fmt.Errorf("read log after %s: %w", cp, err)
+	}
+	if len(events) == 0 {
+		return cp, 0, nil
+	}
+	to := events[len(events)-1].Cursor()
+	if err := r.cfg.Bus.PublishBatch(ctx, cp, to, events); err != nil {
+		return cp, 0, err
+	}
+	if err := r.cfg.Source.SaveRelayCheckpoint(ctx, to); err != nil {
+		return cp, 0, fmt.Errorf("save relay checkpoint %s: %w", to, err)
+	}
+	r.cfg.Metrics.published(len(events))
+	return to, len(events), nil
+}
+
+func (r *Relay) observeLag(ctx context.Context, cp domain.Cursor) {
+	if r.cfg.Metrics == nil {
+		return
+	}
+	head, err := r.cfg.Source.LogHead(ctx)
+	if err != nil {
+		r.log.Warn("read log head for relay lag", "err", err)
+		return
+	}
+	r.cfg.Metrics.lag(max(head.Position-cp.Position, 0))
+}
+
+// PublishBatch publishes events, read from the log after from and ending
+// at to, as one message on chat.events.
+func (b *Bus) PublishBatch(ctx context.Context, from, to domain.Cursor, events []domain.Event) error {
+	msg := message.NewMessage(watermill.NewUUID(), EncodeBatch(events))
+	msg.Metadata.Set(MetaFrom, from.String())
+	msg.Metadata.Set(MetaTo, to.String())
+	if err := b.publish(ctx, TopicEvents, msg); err != nil {
+		return fmt.Errorf("publish batch %s..%s: %w", from, to, err)
+	}
+	return nil
+}
