@@ -256,14 +256,19 @@ func (b *Bus) lastID(ctx context.Context, stream string) (string, error) {
 // must ack or nack it) until ctx ends, re-subscribing whenever the
 // subscription breaks. onSubscribed runs after each (re)subscription.
 func (b *Bus) consume(ctx context.Context, topic, group string, onSubscribed func(), handle func(*message.Message)) {
+	// While Redis is away, retry ever more slowly, up to maxBackoff.
+	const maxBackoff = 10 * time.Second
+	delay := b.cfg.RetryDelay
 	for ctx.Err() == nil {
 		ch, closeSub, err := b.subscribe(ctx, topic, group)
 		if err != nil {
 			b.cfg.Metrics.busError("subscribe")
-			b.log.Warn("subscribe failed; retrying", "topic", topic, "group", group, "err", err)
-			sleep(ctx, b.cfg.RetryDelay)
+			b.log.Warn("subscribe failed; retrying", "topic", topic, "group", group, "in", delay, "err", err)
+			sleep(ctx, delay)
+			delay = min(2*delay, maxBackoff)
 			continue
 		}
+		delay = b.cfg.RetryDelay
 		if onSubscribed != nil {
 			onSubscribed()
 		}
@@ -276,7 +281,7 @@ func (b *Bus) consume(ctx context.Context, topic, group string, onSubscribed fun
 		}
 		b.cfg.Metrics.busError("subscription")
 		b.log.Warn("subscription ended; re-subscribing", "topic", topic, "group", group)
-		sleep(ctx, b.cfg.RetryDelay)
+		sleep(ctx, delay)
 	}
 }
 
