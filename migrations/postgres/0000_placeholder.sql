@@ -1,0 +1,1 @@
+-- Placeholder so the embed pattern matches until the PostgreSQL schema lands.
