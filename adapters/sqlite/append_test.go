@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +19,7 @@ import (
 // mustOpen opens a store in dir and closes it when the test ends.
 func mustOpen(tb testing.TB, dir string) *DB {
 	tb.Helper()
-	db, err := Open(context.Background(), Config{Dir: dir})
+	db, err := Open(context.Background(), Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatalf("open: %v", err)
 	}
@@ -310,5 +312,23 @@ func TestBeginHonoursContext(t *testing.T) {
 	defer cancel()
 	if _, err := db.Begin(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("second Begin while the writer is held: %v, want deadline exceeded", err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	ctx := context.Background()
+	for _, c := range []struct{ pragma, want string }{
+		{"journal_mode", "wal"}, {"synchronous", "1"}, {"foreign_keys", "1"}, {"busy_timeout", "10000"},
+	} {
+		for name, pool := range map[string]*sql.DB{"writer": db.write, "reader": db.read} {
+			var got string
+			if err := pool.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil || got != c.want {
+				t.Errorf("%s: PRAGMA %s = %q %v, want %q", name, c.pragma, got, err, c.want)
+			}
+		}
+	}
+	if _, err := db.read.ExecContext(ctx, `INSERT INTO relay_checkpoint VALUES ('x', 1, 1)`); err == nil {
+		t.Error("the read pool accepted a write")
 	}
 }
