@@ -71,6 +71,9 @@ type DB struct {
 	wakeMu  sync.Mutex
 	wakers  map[chan struct{}]struct{}
 	leaders leaders
+
+	projMu        sync.Mutex
+	projCommitted chan struct{} // closed and replaced at each projection commit
 }
 
 // Open opens (creating if needed) <Dir>/chat.db and applies the migrations.
@@ -89,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	db := &DB{write: write, log: cfg.Logger, stmts: map[string]*sql.Stmt{},
-		wakers: map[chan struct{}]struct{}{}, leaders: leaders{held: map[string]chan struct{}{}}}
+		wakers: map[chan struct{}]struct{}{}, projCommitted: make(chan struct{}), leaders: leaders{held: map[string]chan struct{}{}}}
 	// Migrate before the read pool opens, so WAL mode is set on the file
 	// before any reader looks at it.
 	if err := db.migrate(ctx); err != nil {

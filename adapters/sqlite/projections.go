@@ -256,6 +256,7 @@ func (t *projTx) Commit(context.Context) error {
 		return fmt.Errorf("commit %s v%d: %w", t.name, t.version, err)
 	}
 	t.committed = true
+	t.db.projectionCommitted()
 	return nil
 }
 
