@@ -332,3 +332,65 @@ func TestPragmas(t *testing.T) {
 		t.Error("the read pool accepted a write")
 	}
 }
+
+// TestRacingAppenders: two stores (two group-commit loops) append to one
+// stream with the same expected version; exactly one wins.
+func TestRacingAppenders(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, t.TempDir())
+	stores := []*eventstore.Store{mustStore(t, db), mustStore(t, db)}
+	for round := range 20 {
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() {
+				_, errs[i] = s.Append(ctx, domain.Metadata{}, node("node-race", int64(round), fmt.Sprint(i)))
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch domain.ErrorCode(err) {
+			case "":
+				won++
+			case domain.CodeConflict:
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d appenders won (%v), want exactly 1", round, won, errs)
+		}
+	}
+}
+
+// TestOneFirstAdmin: of ten simultaneous first registrations exactly one
+// becomes admin.
+func TestOneFirstAdmin(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, t.TempDir())
+	stores := []*eventstore.Store{mustStore(t, db), mustStore(t, db)}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			cmd := domain.RegisterUser{UserID: uuid.New(), Username: fmt.Sprintf("user%d", i), PasswordHash: []byte("x")}
+			if _, err := stores[i%2].Execute(ctx, cmd, domain.Metadata{}); err != nil {
+				t.Errorf("register user%d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	all, err := db.ReadAll(ctx, domain.Cursor{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := 0
+	for _, e := range all {
+		if e.Type == "RoleGranted" {
+			admins++
+		}
+	}
+	if admins != 1 {
+		t.Errorf("%d admins granted, want 1", admins)
+	}
+}
