@@ -47,6 +47,15 @@ func TestParseFrameReadsTheProtocolFrames(t *testing.T) {
 	}
 }
 
+func TestParseFrameHandlesEscapes(t *testing.T) {
+	for _, s := range []string{`{"x":"a\\","type":"ack"}`, `{"x":"a\"\\\\","type":"ack"}`, `{"x":{"y":"}\""},"type":"ack"}`} {
+		var f frame
+		if err := parseFrame([]byte(s), &f); err != nil || string(unquote(f.typ)) != "ack" {
+			t.Errorf("%s: type %s err %v", s, f.typ, err)
+		}
+	}
+}
+
 func TestParseFrameRejectsMalformed(t *testing.T) {
 	for _, s := range []string{``, `[]`, `{"type"}`, `{"type":"x"`, `{"a":"unterminated}`, `{"a":{"b":1}`, `{"a":1 "b":2}`} {
 		var f frame
@@ -171,5 +180,33 @@ func TestClientIDsAreUniqueUUIDs(t *testing.T) {
 	b := string(c.appendClientID(nil, 256))
 	if a == b || len(a) != 36 || a[14] != '4' || strings.Count(a, "-") != 4 {
 		t.Fatalf("client ids %s %s", a, b)
+	}
+}
+
+func BenchmarkHandleEvent(b *testing.B) {
+	c := newClient(0, "", nil, nil, roomA, &metrics{}, 4096)
+	c.track.start(0)
+	ev := []byte(`{"type":"event","room":"` + roomA + `","seq":000000001,"kind":"message_posted","at":"2026-11-28T10:42:44.123Z","actor":{"id":"0190b6a4-7c2e-7d1a-8f00-000000000002","username":"bench-1"},"data":{"id":"0190b6a4-7c2e-7d1a-8f00-000000000003","body":"t=5 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","client_id":"0190b6a4-7c2e-4d1a-8f00-000000000004"}}`)
+	digits := ev[bytes.Index(ev, []byte(`"seq":`))+6:][:9]
+	var f frame
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev)))
+	for i := 1; b.Loop(); i++ {
+		for j, s := 8, i; j >= 0; j, s = j-1, s/10 {
+			digits[j] = byte('0' + s%10)
+		}
+		c.handle(ev, &f, nil)
+	}
+}
+
+func BenchmarkSend(b *testing.B) {
+	c := newClient(0, "", nil, nil, roomA, &metrics{}, 4096)
+	c.conn = discardConn{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.send(64); err != nil {
+			b.Fatal(err)
+		}
+		c.inflight.Store(0)
 	}
 }
