@@ -221,7 +221,7 @@ func (f *fleet) addTraffic(rep *report, window, drained time.Duration, acc accou
 	rep.add("expected_deliveries", acc.expected)
 	rep.add("lost", acc.lost)
 	rep.add("duplicated", acc.dups)
-	rep.add("out_of_order", acc.gaps)
+	rep.add("after_gap", acc.gaps)
 	rep.add("send_window_s", secs)
 	rep.add("drain_s", drained.Seconds())
 	rep.add("ack_latency", m.ack.Summary())

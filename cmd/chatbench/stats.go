@@ -139,7 +139,7 @@ type seqTracker struct {
 	hi      atomic.Int64 // every seq in (base, hi] has been seen
 	ahead   map[int64]struct{}
 	dups    int64
-	gaps    int64 // arrivals that skipped past hi+1
+	gaps    int64 // arrivals past a hole (hi+1 missing): reordering or loss
 	started bool
 }
 

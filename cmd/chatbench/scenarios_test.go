@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+)
+
+// runBench runs chatbench in-process and returns its JSON summary.
+func runBench(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	t.Logf("chatbench %v:\n%s", args, out.String())
+	if code != 0 {
+		t.Fatalf("chatbench exited %d: %s", code, errOut.String())
+	}
+	line, _, _ := bytes.Cut(out.Bytes(), []byte("\n"))
+	var sum map[string]any
+	if err := json.Unmarshal(line, &sum); err != nil {
+		t.Fatalf("first line is not the JSON summary: %v\n%s", err, line)
+	}
+	return sum
+}
+
+func num(t *testing.T, sum map[string]any, key string) float64 {
+	t.Helper()
+	v, ok := sum[key].(float64)
+	if !ok {
+		t.Fatalf("summary lacks %s: %v", key, sum)
+	}
+	return v
+}
+
+func startFake(t *testing.T, s *fakeServer) string {
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestFanoutAgainstFakeServer(t *testing.T) {
+	base := startFake(t, newFakeServer())
+	sum := runBench(t, "--nodes", base+","+base, "--rooms", "3", "--members", "4", "--senders", "3",
+		"--rate", "300", "--duration", "1s", "--drain", "2s", "--deadline", "20s", "fanout")
+	acked := num(t, sum, "acked")
+	if acked < 150 || num(t, sum, "sent") != acked {
+		t.Fatalf("sent %v acked %v at 300/s for 1 s", sum["sent"], acked)
+	}
+	if num(t, sum, "expected_deliveries") != 4*acked || num(t, sum, "deliveries") != 4*acked {
+		t.Fatalf("expected %v deliveries %v, want 4 × %v", sum["expected_deliveries"], sum["deliveries"], acked)
+	}
+	if num(t, sum, "lost") != 0 || num(t, sum, "duplicated") != 0 || num(t, sum, "after_gap") != 0 {
+		t.Fatalf("lost %v duplicated %v out of order %v", sum["lost"], sum["duplicated"], sum["after_gap"])
+	}
+}
+
+// A server that drops one seq and repeats another must show both, once per
+// subscriber of the room.
+func TestAccountingCatchesLossAndDuplicates(t *testing.T) {
+	s := newFakeServer()
+	// Seq 1 room_created, 2 the admin joins, 3..5 the three users join; messages follow.
+	s.dropAt, s.dupAt = 10, 12
+	base := startFake(t, s)
+	sum := runBench(t, "--nodes", base, "--rooms", "1", "--members", "3", "--senders", "1",
+		"--rate", "50", "--duration", "1s", "--drain", "500ms", "--deadline", "20s", "fanout")
+	if num(t, sum, "lost") != 3 || num(t, sum, "duplicated") != 3 {
+		t.Fatalf("lost %v duplicated %v, want 3 and 3", sum["lost"], sum["duplicated"])
+	}
+}
+
+func TestStormAgainstFakeServer(t *testing.T) {
+	base := startFake(t, newFakeServer())
+	sum := runBench(t, "--nodes", base, "--rooms", "3", "--members", "10", "--senders", "3",
+		"--rate", "300", "--duration", "2s", "--storm-at", "700ms", "--drain", "2s", "--deadline", "20s", "storm")
+	if num(t, sum, "resumed") != 30 || num(t, sum, "reconnect_failed") != 0 {
+		t.Fatalf("resumed %v failed %v", sum["resumed"], sum["reconnect_failed"])
+	}
+	if num(t, sum, "acked") < 100 || num(t, sum, "lost") != 0 || num(t, sum, "duplicated") != 0 {
+		t.Fatalf("acked %v lost %v duplicated %v", sum["acked"], sum["lost"], sum["duplicated"])
+	}
+}
+
+func TestIdleAgainstFakeServer(t *testing.T) {
+	base := startFake(t, newFakeServer())
+	sum := runBench(t, "--nodes", base, "--clients", "25", "--rooms", "5",
+		"--duration", "1s", "--settle", "200ms", "--deadline", "20s", "idle")
+	if num(t, sum, "connected") != 25 || num(t, sum, "held") != 25 || num(t, sum, "failed") != 0 {
+		t.Fatalf("connected %v held %v failed %v", sum["connected"], sum["held"], sum["failed"])
+	}
+	if _, ok := sum["rss_bytes_per_conn"]; !ok {
+		t.Fatal("no memory per connection in the summary")
+	}
+}
+
+func TestRefusesNonLoopbackTargets(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nodes", "http://10.0.0.1:8080", "fanout"},
+		{"--nodes", "http://example.com", "fanout"},
+		{"--local-addrs", "192.168.1.2", "fanout"},
+		{"--nodes", "http://[::1]:8080", "idle"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (refused)", args, code)
+		}
+	}
+}
