@@ -177,8 +177,8 @@ func (s *fakeServer) serveWS(c *fakeConn) {
 		}
 		var f struct {
 			Type, Room, Ref, Body string
-			ClientID            string `json:"client_id"`
-			After               *int64
+			ClientID              string `json:"client_id"`
+			After                 *int64
 		}
 		if err := json.Unmarshal(p, &f); err != nil {
 			return
