@@ -38,6 +38,7 @@ type metrics struct {
 	badFrames  atomic.Int64 // frames the bench could not parse
 	foreign    atomic.Int64 // events of a room the client did not subscribe to
 	truncated  atomic.Int64 // resumes the server cut at its replay limit
+	filled     atomic.Int64 // messages paged over HTTP after such a cut
 	skipped    atomic.Int64 // pacing tokens dropped: no connection or too many in flight
 	drops      atomic.Int64 // connections the server (or the network) ended
 	logged     atomic.Int32
@@ -76,6 +77,10 @@ type client struct {
 	maxAcked atomic.Int64
 
 	rbufSize int
+	api      *api   // pages history after a truncated resume
+	token    string // the user's, for api
+	fills    sync.WaitGroup
+	resumeAt atomic.Int64 // the after of the current subscription
 	done     chan error // the current connection's reader result
 	subErr   chan error // the current connection's subscribe result
 	closing  atomic.Bool
@@ -123,8 +128,10 @@ func (c *client) connect(ctx context.Context, timeout time.Duration) error {
 	go c.readLoop(conn, br, done, subErr)
 
 	sub := fmt.Appendf(nil, `{"type":"subscribe","room":%q,"ref":"sub"`, c.roomID)
+	c.resumeAt.Store(-1)
 	if c.track.started {
-		sub = fmt.Appendf(sub, `,"after":%d`, c.track.resumeAfter())
+		c.resumeAt.Store(c.track.resumeAfter())
+		sub = fmt.Appendf(sub, `,"after":%d`, c.resumeAt.Load())
 	}
 	sub = append(sub, '}')
 	if err := c.write(opText, sub); err != nil {
@@ -158,6 +165,37 @@ func (c *client) close() {
 	c.closing.Store(true)
 	_ = conn.Close() // the reader's error reports anything that matters
 	<-done
+	c.fills.Wait()
+}
+
+// fillFromHistory pages the messages a truncated resume left out, as
+// PROTOCOL.md tells a client to, and counts them as received.
+func (c *client) fillFromHistory(after, head int64) {
+	defer c.fills.Done()
+	room := string(c.roomID)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for after < head {
+		var page struct {
+			Messages []struct {
+				Seq int64 `json:"seq"`
+			} `json:"messages"`
+			HasMore bool `json:"has_more"`
+		}
+		path := "/api/rooms/" + room + "/messages?limit=200&after=" + strconv.FormatInt(after, 10)
+		if err := c.api.do(ctx, "GET", path, c.token, nil, &page); err != nil {
+			c.m.logSome("page history after a truncated resume", "client", c.idx, "err", err)
+			return
+		}
+		for _, m := range page.Messages {
+			c.track.fill(m.Seq)
+			c.m.filled.Add(1)
+			after = max(after, m.Seq)
+		}
+		if !page.HasMore || len(page.Messages) == 0 {
+			return
+		}
+	}
 }
 
 func (c *client) connected() bool {
@@ -314,6 +352,10 @@ func (c *client) handle(p []byte, f *frame, subErr chan error) {
 		c.track.start(head)
 		if string(f.truncated) == "true" {
 			c.m.truncated.Add(1)
+			if after := c.resumeAt.Load(); after >= 0 && c.api != nil {
+				c.fills.Add(1)
+				go c.fillFromHistory(after, head)
+			}
 		}
 		c.subAt.Store(monoNow())
 		select {

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -26,6 +28,10 @@ type fakeServer struct {
 	rooms  map[string]*fakeRoom
 	dropAt int64 // seq never delivered live
 	dupAt  int64 // seq delivered twice
+	// replayLimit > 0 cuts resumes as PROTOCOL.md allows: at most that many
+	// events replayed, truncated:true, the rest left to history paging.
+	replayLimit int
+	resumeDelay time.Duration // makes a resume miss events
 }
 
 type fakeUser struct {
@@ -36,6 +42,7 @@ type fakeUser struct {
 type fakeRoom struct {
 	id      string
 	log     [][]byte // event frames; seq n is log[n-1]
+	msgSeqs []int64  // seqs of message_posted events
 	members map[string]bool
 	subs    map[*fakeConn]bool
 }
@@ -118,6 +125,8 @@ func (s *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.appendEvent(room, me, "room_created", `{"name":"x","kind":"public"}`)
 		s.join(room, me)
 		reply(201, map[string]any{"room": map[string]any{"id": room.id, "head": len(room.log)}})
+	case len(parts) == 4 && parts[3] == "messages" && s.rooms[parts[2]] != nil:
+		s.pageForward(w, s.rooms[parts[2]], r)
 	case len(parts) == 4 && parts[3] == "join" && s.rooms[parts[2]] != nil:
 		s.join(s.rooms[parts[2]], me)
 		reply(200, map[string]any{"room": map[string]any{"id": parts[2]}})
@@ -183,6 +192,9 @@ func (s *fakeServer) serveWS(c *fakeConn) {
 		if err := json.Unmarshal(p, &f); err != nil {
 			return
 		}
+		if f.After != nil {
+			time.Sleep(s.resumeDelay)
+		}
 		s.handleWS(c, f.Type, f.Room, f.Ref, f.Body, f.After)
 	}
 }
@@ -201,16 +213,48 @@ func (s *fakeServer) handleWS(c *fakeConn, typ, roomID, ref, body string, after 
 	}
 	switch typ {
 	case "subscribe":
-		c.write(fmt.Appendf(nil, `{"type":"subscribed","ref":%q,"room":%q,"head":%d}`, ref, room.id, len(room.log)))
+		var replay [][]byte
 		if after != nil {
-			for _, ev := range room.log[min(*after, int64(len(room.log))):] {
-				c.write(ev)
-			}
+			replay = room.log[min(*after, int64(len(room.log))):]
+		}
+		truncated := s.replayLimit > 0 && len(replay) > s.replayLimit
+		if truncated {
+			replay = replay[len(replay)-s.replayLimit:] // the newest: the client pages the older ones
+		}
+		c.write(fmt.Appendf(nil, `{"type":"subscribed","ref":%q,"room":%q,"head":%d,"truncated":%t}`, ref, room.id, len(room.log), truncated))
+		for _, ev := range replay {
+			c.write(ev)
 		}
 		room.subs[c] = true
 	case "send":
 		data, _ := json.Marshal(map[string]string{"id": randomID(), "body": body, "client_id": ref}) // strings always encode
 		seq := s.appendEvent(room, c.user, "message_posted", string(data))
+		room.msgSeqs = append(room.msgSeqs, seq)
 		c.write(fmt.Appendf(nil, `{"type":"ack","ref":%q,"room":%q,"seq":%d}`, ref, room.id, seq))
 	}
+}
+
+// pageForward answers GET /api/rooms/{id}/messages?after=N&limit=M with
+// only the fields the bench reads.
+func (s *fakeServer) pageForward(w http.ResponseWriter, room *fakeRoom, r *http.Request) {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64) // absent: from the start
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	type msg struct {
+		Seq int64 `json:"seq"`
+	}
+	out := struct {
+		Messages []msg `json:"messages"`
+		HasMore  bool  `json:"has_more"`
+	}{Messages: []msg{}}
+	for _, seq := range room.msgSeqs {
+		if seq <= after {
+			continue
+		}
+		if len(out.Messages) == limit {
+			out.HasMore = true
+			break
+		}
+		out.Messages = append(out.Messages, msg{seq})
+	}
+	_ = json.NewEncoder(w).Encode(out) // a broken pipe is the client's problem
 }

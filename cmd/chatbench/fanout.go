@@ -10,8 +10,8 @@ import (
 // runFanout connects rooms × members clients, lets the senders offer the
 // target rate for cfg.duration, waits for the last deliveries and reports
 // throughput, latency, loss and duplicates.
-func runFanout(ctx context.Context, cfg *config, fx *fixture) (*report, error) {
-	f := newFleet(cfg, fx, 4096)
+func runFanout(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
+	f := newFleet(cfg, fx, a, 4096)
 	rep := newReport("fanout")
 	start := time.Now()
 	failed, firstErr := f.connectAll(ctx, f.clients, cfg.dialConcurrency, false)

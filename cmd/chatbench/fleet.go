@@ -20,7 +20,7 @@ type fleet struct {
 
 // newFleet lays the clients out: client i talks to node i%nodes from source
 // address i%local-addrs, as user i%users, subscribed to room i%rooms.
-func newFleet(cfg *config, fx *fixture, rbuf int) *fleet {
+func newFleet(cfg *config, fx *fixture, a *api, rbuf int) *fleet {
 	f := &fleet{cfg: cfg, m: &metrics{}}
 	f.clients = make([]*client, cfg.clients)
 	for i := range f.clients {
@@ -31,7 +31,9 @@ func newFleet(cfg *config, fx *fixture, rbuf int) *fleet {
 		node := cfg.nodes[i%len(cfg.nodes)]
 		wsURL := "ws" + node[len("http"):] + "/ws"
 		u := fx.users[i%len(fx.users)]
-		f.clients[i] = newClient(i, wsURL, local, u.header, fx.rooms[i%len(fx.rooms)].ID, f.m, rbuf)
+		c := newClient(i, wsURL, local, u.header, fx.rooms[i%len(fx.rooms)].ID, f.m, rbuf)
+		c.api, c.token = a, u.token
+		f.clients[i] = c
 	}
 	f.senders = f.clients[:cfg.senders]
 	return f

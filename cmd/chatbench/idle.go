@@ -9,8 +9,8 @@ import (
 
 // runIdle opens cfg.clients connections, each subscribed to one room, holds
 // them for cfg.duration and reports what each cost the servers in memory.
-func runIdle(ctx context.Context, cfg *config, fx *fixture) (*report, error) {
-	f := newFleet(cfg, fx, 512) // idle sockets get small read buffers: the bench shares the machine
+func runIdle(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
+	f := newFleet(cfg, fx, a, 512) // idle sockets get small read buffers: the bench shares the machine
 	rep := newReport("idle")
 	rssBefore, heapBefore, err := scrapeMemory(ctx, cfg.nodes)
 	if err != nil {

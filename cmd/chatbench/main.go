@@ -277,11 +277,11 @@ func runScenario(ctx context.Context, cfg *config) (*report, error) {
 	}
 	switch cfg.scenario {
 	case "idle":
-		return runIdle(ctx, cfg, fx)
+		return runIdle(ctx, cfg, fx, a)
 	case "fanout":
-		return runFanout(ctx, cfg, fx)
+		return runFanout(ctx, cfg, fx, a)
 	default:
-		return runStorm(ctx, cfg, fx)
+		return runStorm(ctx, cfg, fx, a)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // runBench runs chatbench in-process and returns its JSON summary.
@@ -78,6 +79,22 @@ func TestStormAgainstFakeServer(t *testing.T) {
 	}
 	if num(t, sum, "acked") < 100 || num(t, sum, "lost") != 0 || num(t, sum, "duplicated") != 0 {
 		t.Fatalf("acked %v lost %v duplicated %v", sum["acked"], sum["lost"], sum["duplicated"])
+	}
+}
+
+// A server that cuts resumes short leaves the rest to history paging; the
+// union of socket and history must still be whole.
+func TestStormPagesHistoryAfterTruncatedResume(t *testing.T) {
+	s := newFakeServer()
+	s.replayLimit, s.resumeDelay = 3, 200*time.Millisecond
+	base := startFake(t, s)
+	sum := runBench(t, "--nodes", base, "--rooms", "2", "--members", "5", "--senders", "2",
+		"--rate", "400", "--duration", "2s", "--storm-at", "700ms", "--drain", "2s", "--deadline", "20s", "storm")
+	if num(t, sum, "truncated_resumes") == 0 {
+		t.Fatal("no resume was truncated; the test proves nothing")
+	}
+	if num(t, sum, "lost") != 0 || num(t, sum, "duplicated") != 0 {
+		t.Fatalf("lost %v duplicated %v", sum["lost"], sum["duplicated"])
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -141,6 +142,21 @@ type seqTracker struct {
 	dups    int64
 	gaps    int64 // arrivals past a hole (hi+1 missing): reordering or loss
 	started bool
+
+	// filled holds seqs fetched over HTTP after a truncated resume; they
+	// count as received but never as socket duplicates.
+	fillMu sync.Mutex
+	filled map[int64]struct{}
+}
+
+// fill records a seq the client paged from history instead of receiving it.
+func (t *seqTracker) fill(seq int64) {
+	t.fillMu.Lock()
+	defer t.fillMu.Unlock()
+	if t.filled == nil {
+		t.filled = make(map[int64]struct{})
+	}
+	t.filled[seq] = struct{}{}
 }
 
 // start sets the base at the first subscription; later (resuming)
@@ -201,8 +217,12 @@ func (t *seqTracker) missing(acked []int64) (lost, expected int) {
 	if j < i {
 		j = i
 	}
+	t.fillMu.Lock()
+	defer t.fillMu.Unlock()
 	for _, s := range acked[j:] {
-		if _, ok := t.ahead[s]; !ok {
+		_, seen := t.ahead[s]
+		_, filled := t.filled[s]
+		if !seen && !filled {
 			lost++
 		}
 	}

@@ -12,8 +12,8 @@ import (
 // every client's connection closes at once and every client reconnects with
 // subscribe after=<its last contiguous seq>. It reports how long until all
 // had resumed and whether anything was lost or repeated across the storm.
-func runStorm(ctx context.Context, cfg *config, fx *fixture) (*report, error) {
-	f := newFleet(cfg, fx, 4096)
+func runStorm(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
+	f := newFleet(cfg, fx, a, 4096)
 	rep := newReport("storm")
 	failed, firstErr := f.connectAll(ctx, f.clients, cfg.dialConcurrency, false)
 	defer f.closeAll()
@@ -70,6 +70,7 @@ func runStorm(ctx context.Context, cfg *config, fx *fixture) (*report, error) {
 	rep.add("resume_all_s", all.Seconds())
 	rep.add("resume_latency", resume.Summary())
 	rep.add("truncated_resumes", f.m.truncated.Load())
+	rep.add("history_filled", f.m.filled.Load())
 	f.addTraffic(rep, window, drained, acc)
 	if ctx.Err() != nil {
 		return rep, fmt.Errorf("storm run cut short: %w", ctx.Err())
