@@ -249,4 +249,3 @@ func (c *client) appendClientID(p []byte, n int64) []byte {
 
 // ping keeps an idle connection inside the server's heartbeat window.
 func (c *client) ping() error { return c.write(opText, []byte(`{"type":"ping"}`)) }
-
