@@ -70,7 +70,7 @@ type client struct {
 
 	cid      [16]byte // random; bytes 10..15 carry the send counter
 	nextN    int64    // sender goroutine only
-	sentAt   [ackRing]atomic.Int64
+	sentAt   []atomic.Int64 // ackRing entries, senders only: idle clients stay small
 	inflight atomic.Int64
 	acked    []int64 // seqs of acked sends; reader goroutine only
 	maxAcked atomic.Int64
@@ -191,6 +191,9 @@ func (c *client) writeLocked(op byte, payload []byte) error {
 	}
 	return nil
 }
+
+// enableSending gives the client its ring of send times.
+func (c *client) enableSending() { c.sentAt = make([]atomic.Int64, ackRing) }
 
 // send posts one message whose body carries its send time, padded to size
 // bytes. It returns false without sending when the client has no connection

@@ -36,6 +36,9 @@ func newFleet(cfg *config, fx *fixture, a *api, rbuf int) *fleet {
 		f.clients[i] = c
 	}
 	f.senders = f.clients[:cfg.senders]
+	for _, c := range f.senders {
+		c.enableSending()
+	}
 	return f
 }
 

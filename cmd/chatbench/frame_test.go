@@ -146,6 +146,7 @@ func (discardConn) SetWriteDeadline(time.Time) error { return nil }
 func TestPerMessagePathsDoNotAllocate(t *testing.T) {
 	c := newClient(0, "ws://127.0.0.1:1/ws", nil, nil, roomA, &metrics{}, 4096)
 	c.conn = discardConn{}
+	c.enableSending()
 	c.track.start(0)
 	c.acked = make([]int64, 0, 4096)
 	sends := testing.AllocsPerRun(1000, func() {
@@ -202,6 +203,7 @@ func BenchmarkHandleEvent(b *testing.B) {
 func BenchmarkSend(b *testing.B) {
 	c := newClient(0, "", nil, nil, roomA, &metrics{}, 4096)
 	c.conn = discardConn{}
+	c.enableSending()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.send(64); err != nil {

@@ -132,7 +132,7 @@ func (c *client) onEvent(f *frame) {
 
 func (c *client) onAck(f *frame) {
 	n, seq := atoi(f.ref), atoi(f.seq)
-	if n < 0 || seq < 0 {
+	if n < 0 || seq < 0 || c.sentAt == nil {
 		c.m.badFrames.Add(1)
 		return
 	}
