@@ -68,8 +68,8 @@ type client struct {
 	rng    uint64
 	prefix []byte // `{"type":"send","room":"…","ref":"`
 
-	cid      [16]byte // random; bytes 10..15 carry the send counter
-	nextN    int64    // sender goroutine only
+	cid      [16]byte       // random; bytes 10..15 carry the send counter
+	nextN    int64          // sender goroutine only
 	sentAt   []atomic.Int64 // ackRing entries, senders only: idle clients stay small
 	inflight atomic.Int64
 	acked    []int64 // seqs of acked sends; reader goroutine only
