@@ -49,6 +49,14 @@ type Store struct {
 	requests chan *request
 	stop     chan struct{}
 	wg       sync.WaitGroup
+
+	// closeMu orders sends against Close: Execute sends under the read
+	// lock and Close closes stop under the write lock, so when the writers
+	// see stop every accepted request is already queued and gets drained.
+	// Without it a send racing Close could land after the last drain and
+	// its caller would wait forever.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 type request struct {
@@ -84,11 +92,12 @@ func New(cfg Config) (*Store, error) {
 
 // Close stops the writers once the commands already queued are written.
 func (s *Store) Close() {
-	select {
-	case <-s.stop:
-	default:
+	s.closeMu.Lock()
+	if !s.closed {
+		s.closed = true
 		close(s.stop)
 	}
+	s.closeMu.Unlock()
 	s.wg.Wait()
 }
 
@@ -98,13 +107,18 @@ func (s *Store) Close() {
 // violations are *domain.Error; anything else is a storage failure.
 func (s *Store) Execute(ctx context.Context, cmd domain.Command, meta domain.Metadata) ([]domain.Event, error) {
 	r := &request{ctx: ctx, cmd: cmd, meta: meta, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
 	select {
 	case s.requests <- r:
-	case <-s.stop:
-		return nil, ErrClosed
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return nil, ctx.Err()
 	}
+	s.closeMu.RUnlock()
 	// Once queued the command may be written; wait for the outcome even if
 	// ctx ends, so the caller never mistakes a committed append for a failure.
 	<-r.done

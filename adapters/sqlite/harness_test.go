@@ -5,8 +5,22 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/chatlog/chat/adapters/eventstore"
+	"github.com/chatlog/chat/adapters/eventstore/storetest"
 	"github.com/chatlog/chat/domain"
 )
+
+// TestContract runs the store contract shared with adapters/postgres.
+func TestContract(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) eventstore.Backend { return mustOpen(t, t.TempDir()) },
+		Tamper: func(t *testing.T, b eventstore.Backend, stream string, version int64) {
+			tamper(t, b.(*DB), stream, version)
+		},
+		Mutate:       func(b eventstore.Backend) (error, error, error) { return mutate(b.(*DB)) },
+		SingleWriter: true,
+	})
+}
 
 // tamper rewrites the data of stream@version behind the triggers' back, as
 // someone with the file in hand could: drop the trigger, update, recreate.
