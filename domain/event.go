@@ -48,11 +48,15 @@ func (c Cursor) Less(o Cursor) bool {
 // String renders the cursor as "tx:pos", the form used in bus metadata.
 func (c Cursor) String() string { return fmt.Sprintf("%d:%d", c.TxID, c.Position) }
 
-// ParseCursor reads the form written by Cursor.String.
+// ParseCursor reads the form written by Cursor.String, and only that form:
+// Sscanf alone ignores trailing input, so "1:2x" would pass as 1:2.
 func ParseCursor(s string) (Cursor, error) {
 	var c Cursor
 	if _, err := fmt.Sscanf(s, "%d:%d", &c.TxID, &c.Position); err != nil {
 		return Cursor{}, fmt.Errorf("parse cursor %q: %w", s, err)
+	}
+	if c.String() != s {
+		return Cursor{}, fmt.Errorf("parse cursor %q: not of the form tx:pos", s)
 	}
 	return c, nil
 }
