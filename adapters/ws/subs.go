@@ -1,0 +1,261 @@
+package ws
+
+import (
+	"time"
+
+	"github.com/chatlog/chat/projections"
+	"github.com/google/uuid"
+	gws "github.com/gobwas/ws"
+)
+
+// replayLimit is PROTOCOL.md's cap on the events a subscribe replays.
+const replayLimit = 500
+
+// maxHealAttempts bounds how often a gap is looked for in history before
+// the gateway gives up on it and moves on.
+const maxHealAttempts = 5
+
+// roomSubs are the local subscriptions of one room, in a slice so the
+// fan-out walks them without allocating.
+type roomSubs struct {
+	subs []*sub
+}
+
+// sub is one socket's subscription to one room. It tracks the last seq
+// the socket was given, so nothing is skipped or repeated: frames that
+// arrive while a replay or a gap heal runs wait in pending.
+type sub struct {
+	c    *conn
+	room uuid.UUID
+	idx  int // in roomSubs.subs; under Gateway.mu
+
+	// under c.mu
+	live    bool
+	healing bool
+	removed bool
+	last    int64
+	pending []pendingFrame
+}
+
+// pendingFrame is a frame held back during a replay or heal; seq 0 marks a
+// frame outside the room's sequence (read markers).
+type pendingFrame struct {
+	seq   int64
+	frame []byte
+}
+
+// Deliver takes projected updates from the bus, in publish order. Room
+// frames are wrapped once and the same bytes go to every local subscriber;
+// updates that need the stores go to the work loop, so Deliver never
+// blocks on I/O.
+func (g *Gateway) Deliver(updates []projections.Update) {
+	for i := range updates {
+		u := &updates[i]
+		switch u.Kind {
+		case projections.UpdateRoomEvent:
+			if u.Seq > 0 {
+				g.deliverRoom(u.Room, u.Seq, textFrame(u.Frame))
+			}
+		case projections.UpdateRead:
+			g.deliverRoom(u.Room, 0, textFrame(u.Frame))
+		case projections.UpdatePresence, projections.UpdateMembership:
+			g.work.push(*u)
+		case projections.UpdateSessionEnded:
+			g.closeWhere(u.User, func(c *conn) bool { return c.sess.ID == u.Session }, statusSessionEnded, "session ended")
+		case projections.UpdateUserDeactivated:
+			g.closeWhere(u.User, func(*conn) bool { return true }, statusDeactivated, "account deactivated")
+		}
+	}
+}
+
+// deliverRoom offers one frame to every subscriber of room.
+func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte) {
+	g.mu.RLock()
+	n := 0
+	if rs := g.rooms[room]; rs != nil {
+		n = len(rs.subs)
+		for _, s := range rs.subs {
+			s.c.mu.Lock()
+			s.offerLocked(seq, frame)
+			s.c.mu.Unlock()
+		}
+	}
+	g.mu.RUnlock()
+	if n > 0 {
+		g.m.framesOut.Add(float64(n))
+	}
+}
+
+// offerLocked queues a live frame in seq order: a repeat is dropped, the
+// next seq goes out, a gap starts a heal from history.
+func (s *sub) offerLocked(seq int64, frame []byte) {
+	if !s.live || s.healing {
+		s.holdLocked(seq, frame)
+		return
+	}
+	switch {
+	case seq == 0:
+		s.c.pushLocked(frame)
+	case seq <= s.last:
+	case seq == s.last+1:
+		if s.c.pushLocked(frame) {
+			s.last = seq
+		}
+	default:
+		s.healing = true
+		s.holdLocked(seq, frame)
+		go s.c.g.heal(s)
+	}
+}
+
+func (s *sub) holdLocked(seq int64, frame []byte) {
+	if len(s.pending) >= s.c.g.cfg.QueueLen {
+		s.c.g.m.overflows.Inc()
+		s.c.closeLocked(statusTryAgain, "queue overflow", true)
+		return
+	}
+	s.pending = append(s.pending, pendingFrame{seq, frame})
+}
+
+// goLiveLocked ends a replay or heal: held frames are offered again, in
+// order; a new gap among them starts another heal holding the rest.
+func (s *sub) goLiveLocked() {
+	held := s.pending
+	s.pending = nil
+	s.live, s.healing = true, false
+	for i, p := range held {
+		s.offerLocked(p.seq, p.frame)
+		if s.healing {
+			s.pending = append(s.pending, held[i+1:]...)
+			return
+		}
+	}
+}
+
+// gapLocked reports whether the held frames do not follow s.last.
+func (s *sub) gapLocked() bool {
+	for _, p := range s.pending {
+		if p.seq == 0 || p.seq <= s.last {
+			continue
+		}
+		return p.seq > s.last+1
+	}
+	return false
+}
+
+// heal fills a gap in a live subscription from history; the bus does not
+// redeliver what a broken subscription missed.
+func (g *Gateway) heal(s *sub) {
+	c := s.c
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		from, stop := s.last, s.removed || c.closing
+		c.mu.Unlock()
+		if stop {
+			return
+		}
+		frames, err := g.eventsAfter(s.room, from, replayLimit)
+		if err != nil {
+			g.log.Warn("heal a gap from history", "room", s.room, "after", from, "err", err)
+		}
+		c.mu.Lock()
+		for _, f := range frames {
+			if f.Seq == s.last+1 && c.pushLocked(textFrame(f.Frame)) {
+				s.last = f.Seq
+			}
+		}
+		full := len(frames) == replayLimit
+		if !s.gapLocked() || attempt >= maxHealAttempts {
+			if s.gapLocked() {
+				g.log.Warn("gap not in history; skipping it", "room", s.room, "after", s.last)
+				s.last = s.firstHeldLocked() - 1
+			}
+			s.goLiveLocked()
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !full {
+			time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+		}
+	}
+}
+
+func (s *sub) firstHeldLocked() int64 {
+	for _, p := range s.pending {
+		if p.seq > s.last {
+			return p.seq
+		}
+	}
+	return s.last + 1
+}
+
+// addSub makes s receive live frames (held until the replay is done),
+// replacing the socket's earlier subscription to the room.
+func (g *Gateway) addSub(s *sub) {
+	c := s.c
+	c.mu.Lock()
+	old := c.subs[s.room]
+	if c.subs == nil {
+		c.subs = map[uuid.UUID]*sub{}
+	}
+	c.subs[s.room] = s
+	c.mu.Unlock()
+	if old != nil {
+		g.removeSub(old)
+	}
+	g.mu.Lock()
+	rs := g.rooms[s.room]
+	if rs == nil {
+		rs = &roomSubs{}
+		g.rooms[s.room] = rs
+	}
+	s.idx = len(rs.subs)
+	rs.subs = append(rs.subs, s)
+	g.mu.Unlock()
+}
+
+// removeSub stops s; it is a no-op the second time.
+func (g *Gateway) removeSub(s *sub) {
+	c := s.c
+	c.mu.Lock()
+	if s.removed {
+		c.mu.Unlock()
+		return
+	}
+	s.removed = true
+	s.pending = nil
+	if c.subs[s.room] == s {
+		delete(c.subs, s.room)
+	}
+	c.mu.Unlock()
+	g.mu.Lock()
+	if rs := g.rooms[s.room]; rs != nil && s.idx < len(rs.subs) && rs.subs[s.idx] == s {
+		last := len(rs.subs) - 1
+		rs.subs[s.idx] = rs.subs[last]
+		rs.subs[s.idx].idx = s.idx
+		rs.subs[last] = nil
+		rs.subs = rs.subs[:last]
+		if len(rs.subs) == 0 {
+			delete(g.rooms, s.room)
+		}
+	}
+	g.mu.Unlock()
+}
+
+// closeWhere closes the sockets of user that match with code.
+func (g *Gateway) closeWhere(user uuid.UUID, match func(*conn) bool, code gws.StatusCode, reason string) {
+	g.mu.RLock()
+	var conns []*conn
+	if e := g.users[user]; e != nil {
+		for _, c := range e.conns {
+			if match(c) {
+				conns = append(conns, c)
+			}
+		}
+	}
+	g.mu.RUnlock()
+	for _, c := range conns {
+		c.close(code, reason, true)
+	}
+}
