@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatlog/chat/domain"
-	"github.com/google/uuid"
 	gws "github.com/gobwas/ws"
+	"github.com/google/uuid"
 )
 
 // conn is one socket. The reader goroutine owns the read side; everything

@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatlog/chat/projections"
-	"github.com/google/uuid"
 	gws "github.com/gobwas/ws"
+	"github.com/google/uuid"
 )
 
 // Server frames are built as complete WebSocket frames: a buffer starts

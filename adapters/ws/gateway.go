@@ -12,8 +12,8 @@ import (
 
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
-	"github.com/google/uuid"
 	gws "github.com/gobwas/ws"
+	"github.com/google/uuid"
 )
 
 // Gateway serves sockets and fans projected updates out to them. Its

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/chatlog/chat/projections"
-	"github.com/google/uuid"
 	gws "github.com/gobwas/ws"
+	"github.com/google/uuid"
 )
 
 // replayLimit is PROTOCOL.md's cap on the events a subscribe replays.
