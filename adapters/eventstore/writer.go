@@ -141,6 +141,9 @@ func (w *batchWriter) append(ctx context.Context, decided []domain.NewEvent, met
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
+	if err := w.checkExpected(decided); err != nil {
+		return nil, err
+	}
 	events := make([]domain.Event, len(decided))
 	keys := make([]string, len(decided))
 	var stateKeys []string
@@ -181,6 +184,24 @@ func (w *batchWriter) append(ctx context.Context, decided []domain.NewEvent, met
 		}
 	}
 	return events, nil
+}
+
+// checkExpected enforces the expected versions a decision asked for (a
+// room created twice, a user id reused) before anything of it is applied,
+// so a conflict leaves the batch's heads untouched.
+func (w *batchWriter) checkExpected(decided []domain.NewEvent) error {
+	next := map[string]int64{}
+	for _, d := range decided {
+		head, seen := next[d.Stream]
+		if !seen {
+			head = w.heads[d.Stream].Version
+		}
+		if d.ExpectedVersion != domain.AnyVersion && d.ExpectedVersion != head {
+			return domain.Errorf(domain.CodeConflict, "stream %s is at version %d, expected %d", d.Stream, head, d.ExpectedVersion)
+		}
+		next[d.Stream] = head + 1
+	}
+	return nil
 }
 
 // flush writes the changed inline state and stream heads.
