@@ -1,0 +1,334 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chatlog/chat/adapters/eventstore"
+	"github.com/chatlog/chat/domain"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var _ eventstore.Backend = (*DB)(nil)
+
+// Writers is how many append transactions are worth running at once: a few,
+// so one batch's round trips overlap another's commit.
+func (db *DB) Writers() int { return db.cfg.Writers }
+
+// Begin opens an append transaction. Round trips are the cost of the write
+// path, so BEGIN rides along with the first statement, and the writes
+// nobody reads back before commit (inline state, heads) ride along with
+// COMMIT.
+func (db *DB) Begin(ctx context.Context) (eventstore.Tx, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin append: acquire: %w", err)
+	}
+	return &appendTx{db: db, conn: conn, pending: &pgx.Batch{}}, nil
+}
+
+// appendTx drives BEGIN/COMMIT itself on a pooled connection rather than
+// through pgx.Tx, so both can share a round trip with other statements.
+type appendTx struct {
+	db      *DB
+	conn    *pgxpool.Conn // nil once finished
+	begun   bool
+	pending *pgx.Batch // queued writes, sent before the next read or at commit
+}
+
+// send sends the pending statements and b's (BEGIN first if needed) in one
+// round trip and returns b's results; the caller must close them.
+func (t *appendTx) send(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, int, error) {
+	if t.conn == nil {
+		return nil, 0, errors.New("append transaction already finished")
+	}
+	all := &pgx.Batch{}
+	if !t.begun {
+		all.Queue("BEGIN")
+	}
+	all.QueuedQueries = append(all.QueuedQueries, t.pending.QueuedQueries...)
+	skip := len(all.QueuedQueries)
+	if b != nil {
+		all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
+	}
+	t.begun = true
+	t.pending = &pgx.Batch{}
+	res := t.conn.SendBatch(ctx, all)
+	for range skip {
+		if _, err := res.Exec(); err != nil {
+			return nil, 0, errors.Join(err, res.Close())
+		}
+	}
+	return res, skip, nil
+}
+
+// query runs one statement after the pending ones.
+func (t *appendTx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, func() error, error) {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	res, _, err := t.send(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return nil, nil, errors.Join(err, res.Close())
+	}
+	return rows, res.Close, nil
+}
+
+// LockStreams creates missing head rows (in sorted order, so concurrent
+// creators queue rather than deadlock) and locks them FOR UPDATE.
+func (t *appendTx) LockStreams(ctx context.Context, streams []string) (map[string]eventstore.Head, error) {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO streams (stream, version) SELECT s, 0 FROM unnest($1::text[]) AS s ORDER BY s
+		ON CONFLICT (stream) DO NOTHING`, streams)
+	b.Queue(`SELECT stream, version, hash FROM streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE`, streams)
+	res, _, err := t.send(ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("lock streams: %w", err)
+	}
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return nil, fmt.Errorf("create stream heads: %w", err)
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return nil, fmt.Errorf("lock stream heads: %w", err)
+	}
+	heads := make(map[string]eventstore.Head, len(streams))
+	var name string
+	var h eventstore.Head
+	_, err = pgx.ForEachRow(rows, []any{&name, &h.Version, &h.Hash}, func() error {
+		heads[name] = h
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock stream heads: %w", err)
+	}
+	if err := res.Close(); err != nil {
+		return nil, fmt.Errorf("lock streams: %w", err)
+	}
+	return heads, nil
+}
+
+// FindIdempotent returns the event recorded on stream under key, or nil.
+func (t *appendTx) FindIdempotent(ctx context.Context, stream, key string) (*domain.Event, error) {
+	rows, closeRes, err := t.query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream = $1 AND idempotency_key = $2`, stream, key)
+	if err != nil {
+		return nil, fmt.Errorf("find idempotent: %w", err)
+	}
+	events, err := collectEvents(rows)
+	if cerr := closeRes(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find idempotent: %w", err)
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	return &events[0], nil
+}
+
+// LoadState returns the inline state values of the keys that exist.
+func (t *appendTx) LoadState(ctx context.Context, keys []string) (map[string][]byte, error) {
+	rows, closeRes, err := t.query(ctx, `SELECT key, value FROM inline_state WHERE key = ANY($1::text[])`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	values := make(map[string][]byte, len(keys))
+	var k string
+	var v []byte
+	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		values[k] = v
+		v = nil // ForEachRow reuses the target; each value keeps its own bytes
+		return nil
+	})
+	if cerr := closeRes(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	return values, nil
+}
+
+// SaveState queues the upserts and deletes; they are sent with the next
+// statement or with COMMIT.
+func (t *appendTx) SaveState(_ context.Context, keys []string, values [][]byte) error {
+	var putK, delK []string
+	var putV [][]byte
+	for i, k := range keys {
+		if values[i] == nil {
+			delK = append(delK, k)
+		} else {
+			putK, putV = append(putK, k), append(putV, values[i])
+		}
+	}
+	if len(delK) > 0 {
+		t.pending.Queue(`DELETE FROM inline_state WHERE key = ANY($1::text[])`, delK)
+	}
+	if len(putK) > 0 {
+		t.pending.Queue(`INSERT INTO inline_state (key, value) SELECT * FROM unnest($1::text[], $2::bytea[])
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, putK, putV)
+	}
+	return nil
+}
+
+// insertEvents appends all rows in one statement. unnest keeps the input
+// order, so identities are handed out in it; RETURNING carries the id too,
+// so the result does not rely on that.
+const insertEvents = `INSERT INTO events (event_id, stream, version, type, data, metadata, recorded_at, prev_hash, hash, idempotency_key)
+	SELECT id, stream, version, type, data, metadata, recorded_at, prev_hash, hash, NULLIF(key, '')
+	FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::text[], $5::json[], $6::json[], $7::timestamptz[],
+		$8::bytea[], $9::bytea[], $10::text[])
+		AS u(id, stream, version, type, data, metadata, recorded_at, prev_hash, hash, key)
+	RETURNING event_id, position, transaction_id`
+
+// Insert appends events and fills in their Position and TxID.
+func (t *appendTx) Insert(ctx context.Context, events []domain.Event, idempotencyKeys []string) error {
+	n := len(events)
+	ids := make([]uuid.UUID, n)
+	streams, types := make([]string, n), make([]string, n)
+	versions := make([]int64, n)
+	data, meta, prev, hash := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	at := make([]time.Time, n)
+	for i := range events {
+		e := &events[i]
+		ids[i], streams[i], versions[i], types[i] = e.ID, e.Stream, e.Version, e.Type
+		data[i], meta[i], at[i], prev[i], hash[i] = e.Data, e.Metadata, e.RecordedAt, e.PrevHash, e.Hash
+	}
+	rows, closeRes, err := t.query(ctx, insertEvents, ids, streams, versions, types, data, meta, at, prev, hash, idempotencyKeys)
+	if err != nil {
+		return fmt.Errorf("insert %d events: %w", n, err)
+	}
+	i := 0
+	var id uuid.UUID
+	var pos int64
+	var txID uint64
+	_, err = pgx.ForEachRow(rows, []any{&id, &pos, &txID}, func() error {
+		j := i
+		if j >= n || events[j].ID != id {
+			j = indexOf(events, id)
+		}
+		if j < 0 {
+			return fmt.Errorf("insert returned unknown event %s", id)
+		}
+		events[j].Position, events[j].TxID = pos, txID
+		i++
+		return nil
+	})
+	if cerr := closeRes(); err == nil {
+		err = cerr
+	}
+	if err == nil && i != n {
+		err = fmt.Errorf("inserted %d rows, want %d", i, n)
+	}
+	if err != nil {
+		return fmt.Errorf("insert %d events: %w", n, err)
+	}
+	return nil
+}
+
+func indexOf(events []domain.Event, id uuid.UUID) int {
+	for i := range events {
+		if events[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// SetHeads queues the new heads; they are sent with COMMIT at the latest.
+func (t *appendTx) SetHeads(_ context.Context, heads map[string]eventstore.Head) error {
+	names := make([]string, 0, len(heads))
+	versions := make([]int64, 0, len(heads))
+	hashes := make([][]byte, 0, len(heads))
+	for name, h := range heads {
+		names, versions, hashes = append(names, name), append(versions, h.Version), append(hashes, h.Hash)
+	}
+	t.pending.Queue(`UPDATE streams SET version = u.version, hash = u.hash
+		FROM unnest($1::text[], $2::int8[], $3::bytea[]) AS u(stream, version, hash)
+		WHERE streams.stream = u.stream`, names, versions, hashes)
+	return nil
+}
+
+// PutSecret stores a password hash (replacing the user's earlier one) or a
+// new session.
+func (t *appendTx) PutSecret(_ context.Context, s domain.Secret) error {
+	switch s.Kind {
+	case domain.SecretPassword:
+		t.pending.Queue(`INSERT INTO passwords (user_id, username, hash) VALUES ($1, $2, $3)
+			ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, hash = excluded.hash`,
+			s.UserID, s.Username, s.Hash)
+	case domain.SecretSession:
+		t.pending.Queue(`INSERT INTO sessions (session_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)`,
+			s.SessionID, s.UserID, s.Hash, s.ExpiresAt)
+	default:
+		return fmt.Errorf("store secret: unknown kind %d", s.Kind)
+	}
+	return nil
+}
+
+// RevokeSession marks the session revoked in this transaction.
+func (t *appendTx) RevokeSession(_ context.Context, sessionID uuid.UUID) error {
+	t.pending.Queue(`UPDATE sessions SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL`, sessionID)
+	return nil
+}
+
+// Commit sends the queued writes, wakes the log's tailers (NOTIFY is
+// delivered at commit) and commits, in one round trip.
+func (t *appendTx) Commit(ctx context.Context) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_notify('chat_events', '')`)
+	b.Queue(`COMMIT`)
+	res, _, err := t.send(ctx, b)
+	if err != nil {
+		return errors.Join(fmt.Errorf("commit: %w", err), t.Rollback(ctx))
+	}
+	_, err = res.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = res.Exec()
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("transaction was rolled back (%s)", tag)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("commit: %w", err), t.Rollback(ctx))
+	}
+	t.release()
+	return nil
+}
+
+// Rollback abandons the transaction; after Commit it does nothing. A
+// connection that cannot roll back is closed rather than reused.
+func (t *appendTx) Rollback(ctx context.Context) error {
+	if t.conn == nil {
+		return nil
+	}
+	var err error
+	if t.begun && !t.conn.Conn().IsClosed() {
+		if _, err = t.conn.Exec(ctx, "ROLLBACK"); err != nil {
+			err = fmt.Errorf("rollback: %w", err)
+			_ = t.conn.Conn().Close(context.Background())
+		}
+	}
+	t.release()
+	return err
+}
+
+func (t *appendTx) release() {
+	t.conn.Release()
+	t.conn = nil
+}

@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chatlog/chat/adapters/eventstore"
+	"github.com/chatlog/chat/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// eventColumns are scanned by scanEvent, in this order.
+const eventColumns = `position, transaction_id, event_id, stream, version, type, data, metadata, recorded_at, prev_hash, hash`
+
+// collectEvents scans rows of eventColumns and closes them.
+func collectEvents(rows pgx.Rows) ([]domain.Event, error) {
+	var events []domain.Event
+	for rows.Next() {
+		var e domain.Event
+		// json columns scan into []byte as the stored text, byte for byte.
+		var data, meta []byte
+		err := rows.Scan(&e.Position, &e.TxID, &e.ID, &e.Stream, &e.Version, &e.Type, &data, &meta,
+			&e.RecordedAt, &e.PrevHash, &e.Hash)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.Data, e.Metadata = data, meta
+		e.RecordedAt = e.RecordedAt.UTC()
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return events, nil
+}
+
+func (db *DB) queryEvents(ctx context.Context, sql string, args ...any) ([]domain.Event, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectEvents(rows)
+}
+
+// ReadStream returns up to limit events of stream with version > after, in
+// version order.
+func (db *DB) ReadStream(ctx context.Context, stream string, after int64, limit int) ([]domain.Event, error) {
+	events, err := db.queryEvents(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE stream = $1 AND version > $2 ORDER BY version LIMIT $3`, stream, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read %s after %d: %w", stream, after, err)
+	}
+	return events, nil
+}
+
+// readAll is commit-safe tailing. Positions are taken at INSERT and become
+// visible at COMMIT, so a later position can be visible before an earlier
+// one. Rows of transactions below the snapshot's xmin are final: every
+// transaction that could still add a row ordered before them has ended.
+// Reading only those, in (transaction_id, position) order, never skips one
+// (the approach of watermill-sql's PostgreSQL adapter).
+const readAll = `SELECT ` + eventColumns + ` FROM events
+	WHERE (transaction_id, position) > ($1::xid8, $2)
+	  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	ORDER BY transaction_id, position LIMIT $3`
+
+// ReadAll returns up to limit events after the cursor, in commit order,
+// only from transactions no running transaction can overtake.
+func (db *DB) ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, error) {
+	events, err := db.queryEvents(ctx, readAll, after.TxID, after.Position, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %s: %w", after, err)
+	}
+	return events, nil
+}
+
+// Heads returns every stream that holds events with its head.
+func (db *DB) Heads(ctx context.Context) (map[string]eventstore.Head, error) {
+	rows, err := db.pool.Query(ctx, `SELECT stream, version, hash FROM streams WHERE version > 0`)
+	if err != nil {
+		return nil, fmt.Errorf("read heads: %w", err)
+	}
+	heads := map[string]eventstore.Head{}
+	var name string
+	var h eventstore.Head
+	_, err = pgx.ForEachRow(rows, []any{&name, &h.Version, &h.Hash}, func() error {
+		heads[name] = h
+		h.Hash = nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read heads: %w", err)
+	}
+	return heads, nil
+}
+
+// LogHead returns the cursor of the last event a tailer can read now
+// (zero when there is none), for lag measurements.
+func (db *DB) LogHead(ctx context.Context) (domain.Cursor, error) {
+	var c domain.Cursor
+	err := db.pool.QueryRow(ctx, `SELECT transaction_id, position FROM events
+		WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id DESC, position DESC LIMIT 1`).Scan(&c.TxID, &c.Position)
+	if err == pgx.ErrNoRows {
+		return domain.Cursor{}, nil
+	}
+	if err != nil {
+		return domain.Cursor{}, fmt.Errorf("log head: %w", err)
+	}
+	return c, nil
+}
+
+// readTimeout bounds the dedicated connections' health checks.
+const readTimeout = 5 * time.Second

@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/chatlog/chat/domain"
+	"github.com/chatlog/chat/projections"
+	"github.com/jackc/pgx/v5"
+)
+
+// Begin opens a transaction on the serving version of name. It holds the
+// projection row FOR SHARE (so Activate waits) and the checkpoint row FOR
+// UPDATE, so two runners never apply the same batch.
+func (p *Projections) Begin(ctx context.Context, name string) (projections.Tx, error) {
+	return p.begin(ctx, name, 0)
+}
+
+// BeginVersion opens a transaction on name@version, serving or not.
+func (p *Projections) BeginVersion(ctx context.Context, name string, version int) (projections.Tx, error) {
+	if version <= 0 {
+		return nil, fmt.Errorf("begin %s: version %d: %w", name, version, projections.ErrNoProjection)
+	}
+	return p.begin(ctx, name, version)
+}
+
+// begin opens name@version, or the serving version when version is 0.
+func (p *Projections) begin(ctx context.Context, name string, version int) (projections.Tx, error) {
+	tx, err := p.db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin %s: %w", name, err)
+	}
+	t := &projTx{db: p.db, tx: tx, name: name, version: version, pending: &pgx.Batch{}}
+	serving, err := servingVersion(ctx, tx, name, "FOR SHARE")
+	if err == nil {
+		if t.version == 0 {
+			t.version = serving
+		}
+		t.checkpoint, err = checkpointOf(ctx, tx, name, t.version, true)
+	}
+	if err != nil {
+		if rbErr := tx.Rollback(ctx); rbErr != nil {
+			p.db.log.Error("rollback", "projection", name, "err", rbErr)
+		}
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return t, nil
+}
+
+// projTx is a projections.Tx on one projection version. Writes that return
+// nothing are queued and sent in one round trip before the next read or at
+// commit; a failing write therefore fails Commit, and with it the batch.
+type projTx struct {
+	db         *DB
+	tx         pgx.Tx
+	name       string
+	version    int
+	checkpoint domain.Cursor // as read at Begin, then as set
+	pending    *pgx.Batch
+	committed  bool
+}
+
+var _ projections.Tx = (*projTx)(nil)
+
+func (t *projTx) Version() int { return t.version }
+
+// Checkpoint returns the version's checkpoint (read and locked at Begin,
+// so it cannot have moved since).
+func (t *projTx) Checkpoint(context.Context) (domain.Cursor, error) { return t.checkpoint, nil }
+
+func (t *projTx) SetCheckpoint(_ context.Context, c domain.Cursor) error {
+	t.pending.Queue(`UPDATE projection_checkpoints SET transaction_id = $1, position = $2, updated_at = now()
+		WHERE name = $3 AND version = $4`, int64(c.TxID), c.Position, t.name, t.version)
+	t.checkpoint = c
+	return nil
+}
+
+// queue adds a write on this version's tables ("{}" in query, replaced in
+// turn by each of tables' versioned names).
+func (t *projTx) queue(query string, tables []string, args ...any) error {
+	q, err := t.sqlFor(query, tables...)
+	if err != nil {
+		return err
+	}
+	t.pending.Queue(q, args...)
+	return nil
+}
+
+// flush sends the queued writes.
+func (t *projTx) flush(ctx context.Context) error {
+	if t.pending.Len() == 0 {
+		return nil
+	}
+	b := t.pending
+	t.pending = &pgx.Batch{}
+	res := t.tx.SendBatch(ctx, b)
+	var errs []error
+	for range b.Len() {
+		if _, err := res.Exec(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+	}
+	errs = append(errs, res.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("write %s v%d: %w", t.name, t.version, err)
+	}
+	return nil
+}
+
+func (t *projTx) Commit(ctx context.Context) error {
+	if err := t.flush(ctx); err != nil {
+		return errors.Join(err, t.Rollback(ctx))
+	}
+	if err := t.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit %s v%d: %w", t.name, t.version, err)
+	}
+	t.committed = true
+	t.db.waits.wake()
+	return nil
+}
+
+func (t *projTx) Rollback(ctx context.Context) error {
+	if t.committed {
+		return nil
+	}
+	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return fmt.Errorf("rollback %s v%d: %w", t.name, t.version, err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+)
+
+// readModel is the set of tables one projection version owns. Every table
+// name carries the version (approval_users_v1), so version N+1 is rebuilt
+// beside N and N is dropped by name on Activate.
+type readModel struct {
+	// tables are the base names; the version suffix is added.
+	tables []string
+	// schema is the DDL, with %[1]d standing for the version. Statements
+	// must be idempotent (IF NOT EXISTS): Prepare runs them every start.
+	schema []string
+}
+
+// readModels maps projection names to their tables. A projection without an
+// entry (a test recorder, say) has only its checkpoint. To add a read model,
+// add its entry here and its writer methods on projTx, in a file of its own.
+var readModels = map[string]readModel{
+	"approval": {
+		tables: []string{"approval_users", "approval_roles"},
+		schema: []string{
+			`CREATE TABLE IF NOT EXISTS approval_users_v%[1]d (
+				id         uuid        PRIMARY KEY,
+				username   text        NOT NULL,
+				status     text        NOT NULL,
+				created_at timestamptz NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS approval_users_v%[1]d_username ON approval_users_v%[1]d (username)`,
+			`CREATE INDEX IF NOT EXISTS approval_users_v%[1]d_status ON approval_users_v%[1]d (status, created_at)`,
+			`CREATE TABLE IF NOT EXISTS approval_roles_v%[1]d (
+				user_id uuid NOT NULL,
+				role    text NOT NULL,
+				PRIMARY KEY (user_id, role))`,
+		},
+	},
+	"rooms": {
+		tables: []string{"rooms", "room_members"},
+		schema: []string{
+			// direct_a < direct_b for a direct room, NULL otherwise.
+			`CREATE TABLE IF NOT EXISTS rooms_v%[1]d (
+				id         uuid        PRIMARY KEY,
+				name       text        NOT NULL,
+				kind       text        NOT NULL,
+				head       bigint      NOT NULL DEFAULT 0,
+				created_at timestamptz NOT NULL,
+				direct_a   uuid,
+				direct_b   uuid)`,
+			`CREATE INDEX IF NOT EXISTS rooms_v%[1]d_direct ON rooms_v%[1]d (direct_a, direct_b)
+				WHERE direct_a IS NOT NULL`,
+			`CREATE TABLE IF NOT EXISTS room_members_v%[1]d (
+				room      uuid        NOT NULL,
+				user_id   uuid        NOT NULL,
+				username  text        NOT NULL,
+				joined_at timestamptz NOT NULL,
+				PRIMARY KEY (room, user_id))`,
+			`CREATE INDEX IF NOT EXISTS room_members_v%[1]d_user ON room_members_v%[1]d (user_id, room)`,
+		},
+	},
+}
+
+// ddl returns the schema of version.
+func (m readModel) ddl(version int) []string {
+	out := make([]string, len(m.schema))
+	for i, s := range m.schema {
+		out[i] = fmt.Sprintf(s, version)
+	}
+	return out
+}
+
+// drops returns the statements that remove version's tables (their indexes
+// go with them).
+func (m readModel) drops(version int) []string {
+	out := make([]string, len(m.tables))
+	for i, t := range m.tables {
+		out[i] = fmt.Sprintf("DROP TABLE IF EXISTS %s_v%d", t, version)
+	}
+	return out
+}
+
+// versionedTable returns base's name at version, checking that projection
+// name owns it: a fold writing another projection's tables is a bug.
+func versionedTable(name string, version int, base string) (string, error) {
+	for _, owned := range readModels[name].tables {
+		if owned == base {
+			return fmt.Sprintf("%s_v%d", base, version), nil
+		}
+	}
+	return "", fmt.Errorf("projection %s has no table %s", name, base)
+}
+
+// formatTables replaces each "{}" of query in turn with the versioned names
+// of tables. The names are constants of this package, never input.
+func formatTables(query, name string, version int, tables ...string) (string, error) {
+	for _, base := range tables {
+		t, err := versionedTable(name, version, base)
+		if err != nil {
+			return "", err
+		}
+		query = strings.Replace(query, "{}", t, 1)
+	}
+	return query, nil
+}
+
+func (t *projTx) sqlFor(query string, tables ...string) (string, error) {
+	return formatTables(query, t.name, t.version, tables...)
+}

@@ -1,1 +1,0 @@
--- Placeholder so the embed pattern matches until the PostgreSQL schema lands.
