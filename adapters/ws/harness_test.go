@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 type harness struct {
@@ -143,11 +145,39 @@ func (c *client) sendJSON(v any) {
 	c.send(string(b))
 }
 
-// readRaw reads the next data frame, or the close error.
+// readRaw reads the next data frame, or the server's close as a
+// wsutil.ClosedError. It answers pings and closes itself: wsutil refuses
+// close codes RFC 6455 does not list, such as 1013.
 func (c *client) readRaw(timeout time.Duration) ([]byte, error) {
 	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
-	p, _, err := wsutil.ReadServerData(c.rw)
-	return p, err
+	var msg []byte
+	for {
+		h, err := gws.ReadHeader(c.rw)
+		if err != nil {
+			return nil, err
+		}
+		p := make([]byte, h.Length)
+		if _, err := io.ReadFull(c.rw, p); err != nil {
+			return nil, err
+		}
+		switch h.OpCode {
+		case gws.OpClose:
+			var ce wsutil.ClosedError
+			if len(p) >= 2 {
+				ce.Code, ce.Reason = gws.StatusCode(binary.BigEndian.Uint16(p)), string(p[2:])
+			}
+			_ = gws.WriteFrame(c.nc, gws.MaskFrame(gws.NewCloseFrame(p)))
+			return nil, ce
+		case gws.OpPing:
+			_ = gws.WriteFrame(c.nc, gws.MaskFrame(gws.NewPongFrame(p)))
+		case gws.OpPong:
+		default:
+			msg = append(msg, p...)
+			if h.Fin {
+				return msg, nil
+			}
+		}
+	}
 }
 
 // read returns the next frame as a JSON object.
@@ -229,3 +259,16 @@ func seqOf(m map[string]any) int64 {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// counterValue reads a counter or gauge.
+func counterValue(t testing.TB, m prometheus.Metric) float64 {
+	t.Helper()
+	var out dto.Metric
+	if err := m.Write(&out); err != nil {
+		t.Fatalf("read metric: %v", err)
+	}
+	if out.Counter != nil {
+		return out.Counter.GetValue()
+	}
+	return out.Gauge.GetValue()
+}

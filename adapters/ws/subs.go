@@ -89,6 +89,9 @@ func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte) {
 // offerLocked queues a live frame in seq order: a repeat is dropped, the
 // next seq goes out, a gap starts a heal from history.
 func (s *sub) offerLocked(seq int64, frame []byte) {
+	if s.c.closing {
+		return
+	}
 	if !s.live || s.healing {
 		s.holdLocked(seq, frame)
 		return

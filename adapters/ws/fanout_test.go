@@ -1,0 +1,218 @@
+package ws
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatlog/chat/projections"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/google/uuid"
+)
+
+// roomEvent is a made-up room event frame of about size bytes.
+func roomEvent(room uuid.UUID, seq int64, size int) projections.Update {
+	frame := fmt.Appendf(nil, `{"type":"event","room":%q,"seq":%d,"kind":"message_posted","data":{"body":%q}}`,
+		room, seq, strings.Repeat("x", size))
+	return projections.Update{Kind: projections.UpdateRoomEvent, Room: room, Seq: seq, Frame: frame}
+}
+
+func TestSlowConsumerIsolated(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.QueueLen = 256 })
+	slow := h.user("slow")
+	fast := []*client{h.user("fast1"), h.user("fast2")}
+	room := h.chat.addRoom(slow.id(), fast[0].id(), fast[1].id())
+	slow.subscribe(room, nil)
+	for _, c := range fast {
+		c.subscribe(room, nil)
+	}
+	const n, size = 1500, 32 << 10 // 48 MiB: more than any socket buffer holds
+	var wg sync.WaitGroup
+	for _, c := range fast {
+		wg.Add(1)
+		go func(c *client) {
+			defer wg.Done()
+			for want := int64(1); want <= n; want++ {
+				p, err := c.readRaw(5 * time.Second)
+				if err != nil {
+					t.Errorf("%s: read seq %d: %v", c.sess.User.Username, want, err)
+					return
+				}
+				if quickSeq(p) != want {
+					t.Errorf("%s: got %.60s, want seq %d", c.sess.User.Username, p, want)
+					return
+				}
+			}
+		}(c)
+	}
+	start := time.Now()
+	for seq := int64(1); seq <= n; seq++ {
+		h.gw.Deliver([]projections.Update{roomEvent(room, seq, size)})
+		if seq%16 == 0 {
+			time.Sleep(5 * time.Millisecond) // about 100 MB/s, which readers keep up with
+		}
+	}
+	delivered := time.Since(start)
+	wg.Wait()
+	t.Logf("delivered %d frames of %d KiB in %v, fast readers done after %v", n, size>>10, delivered, time.Since(start))
+	if got := counterValue(t, h.gw.m.overflows); got != 1 {
+		t.Fatalf("overflows = %v, want 1 (the slow client)", got)
+	}
+	// The slow client finds what fit, in order, then 1013.
+	var last int64
+	for {
+		p, err := slow.readRaw(5 * time.Second)
+		var ce wsutil.ClosedError
+		if errors.As(err, &ce) && ce.Code == 1013 {
+			break
+		}
+		if err != nil {
+			t.Fatalf("slow client after seq %d: %v, want close 1013", last, err)
+		}
+		if quickSeq(p) != last+1 {
+			t.Fatalf("slow client got %.60s after seq %d", p, last)
+		}
+		last++
+	}
+	if last >= n {
+		t.Fatalf("slow client got all %d frames; the test did not overflow it", n)
+	}
+}
+
+// TestResumeUnderConcurrentSenders checks the subscribe boundary: a reader
+// that subscribes with after=N and keeps resuming while others send sees
+// every seq exactly once, replayed or live. Some seqs never reach the
+// gateway live (a lossy bus) and must be healed from history.
+func TestResumeUnderConcurrentSenders(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SendRate, c.SendBurst = 1e6, 1e6 })
+	h.chat.mu.Lock()
+	for _, s := range []int64{7, 40, 41, 42, 150, 333} {
+		h.chat.dropSeq[s] = true
+	}
+	h.chat.mu.Unlock()
+	const senders, each = 4, 100
+	var clients []*client
+	var members []uuid.UUID
+	for i := 0; i < senders; i++ {
+		c := h.user(fmt.Sprintf("sender%d", i))
+		clients = append(clients, c)
+		members = append(members, c.id())
+	}
+	readerSess, readerToken := h.chat.addUser("reader")
+	members = append(members, readerSess.User.ID)
+	room := h.chat.addRoom(members...)
+
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func(c *client) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				c.sendJSON(map[string]any{"type": "send", "room": room, "client_id": uuid.New(), "body": "m"})
+				time.Sleep(time.Millisecond) // spread sends over the reader's resumes
+			}
+		}(c)
+	}
+
+	seen := map[int64]int{}
+	var last int64
+	total := int64(senders * each)
+	for round := 0; last < total; round++ {
+		if round > 100 {
+			t.Fatalf("no progress: last seq %d of %d", last, total)
+		}
+		r := h.connect(readerSess, readerToken)
+		r.subscribe(room, ptr(last))
+		// Read a while, then drop the socket and resume.
+		for i := 0; i < 37 && last < total; i++ {
+			m := r.expect("event")
+			s := seqOf(m)
+			seen[s]++
+			if s != last+1 {
+				t.Fatalf("round %d: got seq %d after %d", round, s, last)
+			}
+			last = s
+		}
+		r.nc.Close()
+	}
+	wg.Wait()
+	for s := int64(1); s <= total; s++ {
+		if seen[s] != 1 {
+			t.Fatalf("seq %d seen %d times", s, seen[s])
+		}
+	}
+}
+
+func TestPresence(t *testing.T) {
+	h := newHarness(t, nil)
+	bob := h.user("bob")
+	bob.presence = true
+	aliceSess, aliceToken := h.chat.addUser("alice")
+	stranger := h.user("stranger")
+	stranger.presence = true
+	h.chat.addRoom(aliceSess.User.ID, bob.id())
+	waitDelivered(t, h)
+	h.gw.work.push(refreshRooms(bob.id())) // bob's rooms were loaded before the room existed
+
+	alice := h.connect(aliceSess, aliceToken)
+	m := bob.expect("presence")
+	u, _ := m["user"].(map[string]any)
+	if m["online"] != true || u["id"] != aliceSess.User.ID.String() {
+		t.Fatalf("presence = %v", m)
+	}
+	// A reload inside the grace changes nothing.
+	alice.nc.Close()
+	time.Sleep(20 * time.Millisecond)
+	alice = h.connect(aliceSess, aliceToken)
+	time.Sleep(200 * time.Millisecond)
+	alice.nc.Close()
+	if m := bob.expect("presence"); m["online"] != false {
+		t.Fatalf("presence after the last socket closed = %v", m)
+	}
+	stranger.sync() // shares no room with alice: no presence
+	var events []bool
+	for _, c := range h.chat.presence() {
+		if c.UserID == aliceSess.User.ID {
+			events = append(events, c.Online)
+		}
+	}
+	if fmt.Sprint(events) != "[true false]" {
+		t.Fatalf("alice's presence commands = %v, want [true false]", events)
+	}
+}
+
+func TestLeftRoomEndsSubscription(t *testing.T) {
+	h := newHarness(t, nil)
+	alice, bob := h.user("alice"), h.user("bob")
+	room := h.chat.addRoom(alice.id(), bob.id())
+	alice.subscribe(room, nil)
+	h.chat.setMember(room, alice.id(), false)
+	if m := alice.expect("unsubscribed"); m["room"] != room.String() {
+		t.Fatalf("unsubscribed = %v", m)
+	}
+	bob.sendJSON(map[string]any{"type": "send", "room": room, "client_id": uuid.New(), "body": "bye"})
+	bob.expect("ack")
+	waitDelivered(t, h)
+	alice.sync()
+}
+
+// quickSeq finds "seq":N without decoding a large frame (the race
+// detector makes full decoding slower than the sender).
+func quickSeq(p []byte) int64 {
+	i := bytes.Index(p, []byte(`"seq":`))
+	if i < 0 {
+		return -1
+	}
+	var n int64
+	for _, c := range p[i+6:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
