@@ -77,7 +77,9 @@ func TestCloseCodes(t *testing.T) {
 			}
 			return gws.WriteFrame(c.nc, gws.MaskFrame(gws.NewFrame(gws.OpContinuation, true, make([]byte, 40000))))
 		}, 1009},
-		{"invalid UTF-8", func(c *client) error { return wsutil.WriteClientText(c.nc, []byte("{\"type\":\"ping\",\"ref\":\"\xff\"}")) }, 1007},
+		{"invalid UTF-8", func(c *client) error {
+			return wsutil.WriteClientText(c.nc, []byte("{\"type\":\"ping\",\"ref\":\"\xff\"}"))
+		}, 1007},
 		{"unmasked frame", func(c *client) error { return gws.WriteFrame(c.nc, gws.NewTextFrame([]byte(`{"type":"ping"}`))) }, 1002},
 	}
 	for _, tc := range cases {

@@ -1,8 +1,8 @@
 package ws
 
 import (
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
