@@ -22,7 +22,7 @@ func roomEvent(room uuid.UUID, seq int64, size int) projections.Update {
 }
 
 func TestSlowConsumerIsolated(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.QueueLen = 256 })
+	h := newHarness(t, func(c *Config) { c.QueueLen, c.WriteTimeout = 256, time.Minute }) // the slow client reads only at the end
 	slow := h.user("slow")
 	fast := []*client{h.user("fast1"), h.user("fast2")}
 	room := h.chat.addRoom(slow.id(), fast[0].id(), fast[1].id())
