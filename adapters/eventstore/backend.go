@@ -61,8 +61,9 @@ type Tx interface {
 	// SaveState writes values of keys; a nil value deletes the key.
 	SaveState(ctx context.Context, keys []string, values [][]byte) error
 	// Insert appends fully formed events (version and hashes set) and fills
-	// in their Position and TxID. idempotencyKeys is parallel to events;
-	// "" means none.
+	// in their Position and TxID, at the latest when Commit returns (a
+	// backend may send the statement with COMMIT, to save a round trip).
+	// idempotencyKeys is parallel to events; "" means none.
 	Insert(ctx context.Context, events []domain.Event, idempotencyKeys []string) error
 	// SetHeads records new stream heads.
 	SetHeads(ctx context.Context, heads map[string]Head) error
@@ -74,4 +75,17 @@ type Tx interface {
 	Commit(ctx context.Context) error
 	// Rollback abandons the transaction; after Commit it does nothing.
 	Rollback(ctx context.Context) error
+}
+
+// IdempotencyKey names an idempotent append: a key on a stream.
+type IdempotencyKey struct {
+	Stream, Key string
+}
+
+// IdempotencyFinder is an optional Tx extension: it looks up many keys in
+// one query, so a batch of idempotent commands (every posted message) costs
+// one round trip instead of one per command.
+type IdempotencyFinder interface {
+	// FindIdempotentMany returns the recorded event of each key that has one.
+	FindIdempotentMany(ctx context.Context, keys []IdempotencyKey) (map[IdempotencyKey]domain.Event, error)
 }

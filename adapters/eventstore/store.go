@@ -215,5 +215,6 @@ func (s *Store) writeTx(batch []*request) (err error) {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit append: %w", err)
 	}
+	w.positions(batch)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatlog/chat/domain"
+	"github.com/google/uuid"
 )
 
 // batchWriter runs the commands of one transaction against one shared state,
@@ -19,6 +20,13 @@ type batchWriter struct {
 	heads   map[string]Head
 	changed map[string]bool // streams whose head moved
 	locked  map[string]bool
+	// idem caches idempotency look-ups (nil: nothing recorded) and holds
+	// this batch's own keyed events, which are not inserted yet.
+	idem map[IdempotencyKey]*domain.Event
+	// pending are the batch's new events, inserted together at flush: one
+	// statement per transaction instead of one per command.
+	pending     []domain.Event
+	pendingKeys []string
 }
 
 func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*batchWriter, error) {
@@ -41,11 +49,66 @@ func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*
 		locked[name] = true
 	}
 	w := &batchWriter{tx: tx, cfg: cfg, state: domain.NewState(nil, versions),
-		heads: heads, changed: map[string]bool{}, locked: locked}
+		heads: heads, changed: map[string]bool{}, locked: locked, idem: map[IdempotencyKey]*domain.Event{}}
 	if err := w.load(ctx, keys); err != nil {
 		return nil, err
 	}
+	if err := w.prefetchIdempotent(ctx, batch); err != nil {
+		return nil, err
+	}
 	return w, nil
+}
+
+// prefetchIdempotent looks up every idempotency key of the batch in one
+// query when the backend can, instead of one query per command.
+func (w *batchWriter) prefetchIdempotent(ctx context.Context, batch []*request) error {
+	finder, ok := w.tx.(IdempotencyFinder)
+	if !ok {
+		return nil
+	}
+	var keys []IdempotencyKey
+	for _, r := range batch {
+		if idem, ok := r.cmd.(domain.Idempotent); ok {
+			stream, key := idem.IdempotencyKey()
+			keys = append(keys, IdempotencyKey{Stream: stream, Key: key})
+		}
+		if a, ok := r.cmd.(domain.Append); ok {
+			for _, e := range a.Events {
+				if e.IdempotencyKey != "" {
+					keys = append(keys, IdempotencyKey{Stream: e.Stream, Key: e.IdempotencyKey})
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	found, err := finder.FindIdempotentMany(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("find %d idempotency keys: %w", len(keys), err)
+	}
+	for _, k := range keys {
+		w.idem[k] = nil
+		if e, ok := found[k]; ok {
+			w.idem[k] = &e
+		}
+	}
+	return nil
+}
+
+// findIdempotent returns the event recorded under key, from this batch, the
+// prefetch or the backend.
+func (w *batchWriter) findIdempotent(ctx context.Context, stream, key string) (*domain.Event, error) {
+	k := IdempotencyKey{Stream: stream, Key: key}
+	if e, ok := w.idem[k]; ok {
+		return e, nil
+	}
+	e, err := w.tx.FindIdempotent(ctx, stream, key)
+	if err != nil {
+		return nil, fmt.Errorf("find %s %s: %w", stream, key, err)
+	}
+	w.idem[k] = e
+	return e, nil
 }
 
 // load fetches the keys the state does not know yet.
@@ -75,9 +138,9 @@ func (w *batchWriter) load(ctx context.Context, keys []string) error {
 func (w *batchWriter) run(ctx context.Context, r *request) ([]domain.Event, error) {
 	if idem, ok := r.cmd.(domain.Idempotent); ok {
 		stream, key := idem.IdempotencyKey()
-		prior, err := w.tx.FindIdempotent(ctx, stream, key)
+		prior, err := w.findIdempotent(ctx, stream, key)
 		if err != nil {
-			return nil, fmt.Errorf("find %s %s: %w", stream, key, err)
+			return nil, err
 		}
 		if prior != nil {
 			return []domain.Event{*prior}, nil
@@ -117,9 +180,9 @@ func (w *batchWriter) run(ctx context.Context, r *request) ([]domain.Event, erro
 func (w *batchWriter) dropRepeats(ctx context.Context, events []domain.NewEvent) (fresh []domain.NewEvent, found []domain.Event, err error) {
 	for _, e := range events {
 		if e.IdempotencyKey != "" {
-			prior, err := w.tx.FindIdempotent(ctx, e.Stream, e.IdempotencyKey)
+			prior, err := w.findIdempotent(ctx, e.Stream, e.IdempotencyKey)
 			if err != nil {
-				return nil, nil, fmt.Errorf("find %s %s: %w", e.Stream, e.IdempotencyKey, err)
+				return nil, nil, err
 			}
 			if prior != nil {
 				found = append(found, *prior)
@@ -167,11 +230,13 @@ func (w *batchWriter) append(ctx context.Context, decided []domain.NewEvent, met
 		w.state.SetHead(d.Stream, e.Version)
 		w.changed[d.Stream] = true
 		events[i], keys[i] = e, d.IdempotencyKey
+		if d.IdempotencyKey != "" {
+			w.idem[IdempotencyKey{Stream: d.Stream, Key: d.IdempotencyKey}] = &e
+		}
 		stateKeys = append(stateKeys, domain.StateKeysOf(d.Payload)...)
 	}
-	if err := w.tx.Insert(ctx, events, keys); err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
-	}
+	w.pending = append(w.pending, events...)
+	w.pendingKeys = append(w.pendingKeys, keys...)
 	if err := w.load(ctx, stateKeys); err != nil {
 		return nil, err
 	}
@@ -184,6 +249,25 @@ func (w *batchWriter) append(ctx context.Context, decided []domain.NewEvent, met
 		}
 	}
 	return events, nil
+}
+
+// positions gives each command's results the positions Insert filled in
+// (by Commit at the latest).
+func (w *batchWriter) positions(batch []*request) {
+	if len(w.pending) == 0 {
+		return
+	}
+	at := make(map[uuid.UUID]domain.Cursor, len(w.pending))
+	for i := range w.pending {
+		at[w.pending[i].ID] = w.pending[i].Cursor()
+	}
+	for _, r := range batch {
+		for i := range r.events {
+			if c, ok := at[r.events[i].ID]; ok {
+				r.events[i].TxID, r.events[i].Position = c.TxID, c.Position
+			}
+		}
+	}
 }
 
 // checkExpected enforces the expected versions a decision asked for (a
@@ -204,8 +288,14 @@ func (w *batchWriter) checkExpected(decided []domain.NewEvent) error {
 	return nil
 }
 
-// flush writes the changed inline state and stream heads.
+// flush inserts the batch's events and writes the changed inline state and
+// stream heads.
 func (w *batchWriter) flush(ctx context.Context) error {
+	if len(w.pending) > 0 {
+		if err := w.tx.Insert(ctx, w.pending, w.pendingKeys); err != nil {
+			return fmt.Errorf("insert %d events: %w", len(w.pending), err)
+		}
+	}
 	if keys, values := w.state.Dirty(); len(keys) > 0 {
 		if err := w.tx.SaveState(ctx, keys, values); err != nil {
 			return fmt.Errorf("save state: %w", err)

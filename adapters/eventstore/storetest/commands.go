@@ -107,9 +107,33 @@ func testIdempotentPost(t *testing.T, h Harness) {
 	if err != nil || len(again) != 1 || again[0].ID != first[0].ID || again[0].Version != first[0].Version {
 		t.Fatalf("repeat post returned %+v, %v; want the first event %s", again, err, first[0].ID)
 	}
+
+	// Resends racing each other (likely in one group commit) still record
+	// the message once.
+	post.ClientID = uuid.New()
+	ids := make([]uuid.UUID, 10)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			p := post
+			p.MessageID = uuid.New()
+			got, err := s.Execute(ctx, p, meta)
+			if err != nil || len(got) != 1 || got[0].Position == 0 {
+				t.Errorf("racing resend %d: %+v, %v", i, got, err)
+				return
+			}
+			ids[i] = got[0].ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("racing resends returned different events: %v", ids)
+		}
+	}
 	events := MustReadStream(t, b, domain.RoomStream(room), 0)
-	if len(events) != 3 {
-		t.Fatalf("room stream has %d events, want 3", len(events))
+	if len(events) != 4 {
+		t.Fatalf("room stream has %d events, want 4", len(events))
 	}
 	checkChain(t, events)
 }
