@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -59,8 +60,14 @@ func (t *appendTx) send(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, in
 	t.begun = true
 	t.pending = &pgx.Batch{}
 	res := t.conn.SendBatch(ctx, all)
-	for range skip {
-		if _, err := res.Exec(); err != nil {
+	for _, qq := range all.QueuedQueries[:skip] {
+		var err error
+		if qq.Fn != nil {
+			err = qq.Fn(res)
+		} else {
+			_, err = res.Exec()
+		}
+		if err != nil {
 			return nil, 0, errors.Join(err, res.Close())
 		}
 	}
@@ -137,6 +144,39 @@ func (t *appendTx) FindIdempotent(ctx context.Context, stream, key string) (*dom
 	return &events[0], nil
 }
 
+var _ eventstore.IdempotencyFinder = (*appendTx)(nil)
+
+// FindIdempotentMany looks up many idempotency keys in one query.
+func (t *appendTx) FindIdempotentMany(ctx context.Context, keys []eventstore.IdempotencyKey) (map[eventstore.IdempotencyKey]domain.Event, error) {
+	streams, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		streams[i], names[i] = k.Stream, k.Key
+	}
+	rows, closeRes, err := t.query(ctx, `SELECT `+eventColumns+`, idempotency_key FROM events
+		WHERE (stream, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, streams, names)
+	if err != nil {
+		return nil, fmt.Errorf("find idempotent: %w", err)
+	}
+	found := map[eventstore.IdempotencyKey]domain.Event{}
+	for rows.Next() {
+		var key string
+		e, err := scanEvent(rows, &key)
+		if err != nil {
+			rows.Close()
+			return nil, errors.Join(err, closeRes())
+		}
+		found[eventstore.IdempotencyKey{Stream: e.Stream, Key: key}] = e
+	}
+	err = rows.Err()
+	if cerr := closeRes(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find idempotent: %w", err)
+	}
+	return found, nil
+}
+
 // LoadState returns the inline state values of the keys that exist.
 func (t *appendTx) LoadState(ctx context.Context, keys []string) (map[string][]byte, error) {
 	rows, closeRes, err := t.query(ctx, `SELECT key, value FROM inline_state WHERE key = ANY($1::text[])`, keys)
@@ -192,31 +232,39 @@ const insertEvents = `INSERT INTO events (event_id, stream, version, type, data,
 		AS u(id, stream, version, type, data, metadata, recorded_at, prev_hash, hash, key)
 	RETURNING event_id, position, transaction_id`
 
-// Insert appends events and fills in their Position and TxID.
-func (t *appendTx) Insert(ctx context.Context, events []domain.Event, idempotencyKeys []string) error {
+// Insert queues the insert of events; it is sent with the next read or
+// with COMMIT, which fills in their Position and TxID (so they are set when
+// Commit returns, as the contract allows).
+func (t *appendTx) Insert(_ context.Context, events []domain.Event, idempotencyKeys []string) error {
 	n := len(events)
-	ids := make([]uuid.UUID, n)
+	// pgtype.UUID encodes directly; uuid.UUID would go through its
+	// driver.Valuer, a string per id.
+	ids := make([]pgtype.UUID, n)
 	streams, types := make([]string, n), make([]string, n)
 	versions := make([]int64, n)
 	data, meta, prev, hash := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	at := make([]time.Time, n)
 	for i := range events {
 		e := &events[i]
-		ids[i], streams[i], versions[i], types[i] = e.ID, e.Stream, e.Version, e.Type
+		ids[i] = pgtype.UUID{Bytes: e.ID, Valid: true}
+		streams[i], versions[i], types[i] = e.Stream, e.Version, e.Type
 		data[i], meta[i], at[i], prev[i], hash[i] = e.Data, e.Metadata, e.RecordedAt, e.PrevHash, e.Hash
 	}
-	rows, closeRes, err := t.query(ctx, insertEvents, ids, streams, versions, types, data, meta, at, prev, hash, idempotencyKeys)
-	if err != nil {
-		return fmt.Errorf("insert %d events: %w", n, err)
-	}
-	i := 0
-	var id uuid.UUID
+	t.pending.Queue(insertEvents, ids, streams, versions, types, data, meta, at, prev, hash, idempotencyKeys).
+		Query(func(rows pgx.Rows) error { return fillPositions(rows, events) })
+	return nil
+}
+
+// fillPositions reads insertEvents' RETURNING rows into events.
+func fillPositions(rows pgx.Rows, events []domain.Event) error {
+	n, i := len(events), 0
+	var id pgtype.UUID
 	var pos int64
 	var txID uint64
-	_, err = pgx.ForEachRow(rows, []any{&id, &pos, &txID}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &pos, &txID}, func() error {
 		j := i
-		if j >= n || events[j].ID != id {
-			j = indexOf(events, id)
+		if j >= n || events[j].ID != id.Bytes {
+			j = indexOf(events, id.Bytes)
 		}
 		if j < 0 {
 			return fmt.Errorf("insert returned unknown event %s", id)
@@ -225,9 +273,6 @@ func (t *appendTx) Insert(ctx context.Context, events []domain.Event, idempotenc
 		i++
 		return nil
 	})
-	if cerr := closeRes(); err == nil {
-		err = cerr
-	}
 	if err == nil && i != n {
 		err = fmt.Errorf("inserted %d rows, want %d", i, n)
 	}
@@ -293,10 +338,11 @@ func (t *appendTx) Commit(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("commit: %w", err), t.Rollback(ctx))
 	}
-	_, err = res.Exec()
 	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = res.Exec()
+	for range b.Len() {
+		if tag, err = res.Exec(); err != nil {
+			break
+		}
 	}
 	if cerr := res.Close(); err == nil {
 		err = cerr

@@ -8,26 +8,37 @@ import (
 	"github.com/chatlog/chat/adapters/eventstore"
 	"github.com/chatlog/chat/domain"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // eventColumns are scanned by scanEvent, in this order.
 const eventColumns = `position, transaction_id, event_id, stream, version, type, data, metadata, recorded_at, prev_hash, hash`
 
+// scanEvent scans one row of eventColumns followed by extra columns.
+func scanEvent(rows pgx.Rows, extra ...any) (domain.Event, error) {
+	var e domain.Event
+	// json columns scan into []byte as the stored text, byte for byte.
+	var data, meta []byte
+	var id pgtype.UUID // scanned directly; uuid.UUID would go through a string
+	dest := append([]any{&e.Position, &e.TxID, &id, &e.Stream, &e.Version, &e.Type, &data, &meta,
+		&e.RecordedAt, &e.PrevHash, &e.Hash}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return e, fmt.Errorf("scan event: %w", err)
+	}
+	e.ID, e.Data, e.Metadata = id.Bytes, data, meta
+	e.RecordedAt = e.RecordedAt.UTC()
+	return e, nil
+}
+
 // collectEvents scans rows of eventColumns and closes them.
 func collectEvents(rows pgx.Rows) ([]domain.Event, error) {
+	defer rows.Close()
 	var events []domain.Event
 	for rows.Next() {
-		var e domain.Event
-		// json columns scan into []byte as the stored text, byte for byte.
-		var data, meta []byte
-		err := rows.Scan(&e.Position, &e.TxID, &e.ID, &e.Stream, &e.Version, &e.Type, &data, &meta,
-			&e.RecordedAt, &e.PrevHash, &e.Hash)
+		e, err := scanEvent(rows)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scan event: %w", err)
+			return nil, err
 		}
-		e.Data, e.Metadata = data, meta
-		e.RecordedAt = e.RecordedAt.UTC()
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {
