@@ -100,7 +100,7 @@ func (db *DB) queryUsers(ctx context.Context, where string, args ...any) ([]proj
 	var users []projections.User
 	err := db.readServing(ctx, "approval", func(v int) error {
 		q, err := formatTables(`SELECT u.id, u.username, u.status, u.created_at,
-				coalesce(array_agg(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL), '{}')
+				coalesce(array_agg(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL), ARRAY[]::text[])
 			FROM {} u LEFT JOIN {} r ON r.user_id = u.id `+where+`
 			GROUP BY u.id ORDER BY u.created_at, u.username`, "approval", v, "approval_users", "approval_roles")
 		if err != nil {

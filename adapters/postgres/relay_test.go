@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chatlog/chat/adapters/eventstore/storetest"
+	"github.com/chatlog/chat/domain"
+)
+
+func TestRelayCheckpointAndLogHead(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	if c, err := db.LoadRelayCheckpoint(ctx); err != nil || c != (domain.Cursor{}) {
+		t.Fatalf("fresh checkpoint = %v %v, want zero", c, err)
+	}
+	if c, err := db.LogHead(ctx); err != nil || c != (domain.Cursor{}) {
+		t.Fatalf("head of an empty log = %v %v, want zero", c, err)
+	}
+	s := storetest.NewStore(t, db)
+	storetest.MustAppend(t, s, storetest.Node("node-a", domain.NoStream, "a"))
+	last := storetest.MustAppend(t, s, storetest.Node("node-b", domain.NoStream, "b"))
+	if c, err := db.LogHead(ctx); err != nil || c != last[0].Cursor() {
+		t.Errorf("log head = %v %v, want %v", c, err, last[0].Cursor())
+	}
+	if err := db.SaveRelayCheckpoint(ctx, last[0].Cursor()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveRelayCheckpoint(ctx, last[0].Cursor()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.LoadRelayCheckpoint(ctx); err != nil || c != last[0].Cursor() {
+		t.Errorf("checkpoint = %v %v, want %v", c, err, last[0].Cursor())
+	}
+}
+
+func TestWakeups(t *testing.T) {
+	db := mustOpen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	wakes := db.Wakeups(ctx)
+	// The first signal says the listener is up (and may have missed commits).
+	select {
+	case <-wakes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal once listening")
+	}
+	s := storetest.NewStore(t, db)
+	storetest.MustAppend(t, s, storetest.Node("node-a", domain.NoStream, "a"))
+	select {
+	case <-wakes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up after a commit")
+	}
+	// The listener's connection dies: it reconnects and signals again.
+	if _, err := db.pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wakes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after the listener was reconnected")
+	}
+	cancel()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-wakes:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("wake-up channel not closed after ctx ended")
+		}
+	}
+}
+
+func TestLeadershipTakeover(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	lost, release, err := db.AcquireLeadership(ctx, "relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second contender waits while the first holds the lock.
+	second := make(chan error, 1)
+	var lost2 <-chan struct{}
+	var release2 func()
+	go func() {
+		var err error
+		lost2, release2, err = db.AcquireLeadership(ctx, "relay")
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("second contender became leader while the first held it: %v", err)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	// The leader's connection dies, as when its process is killed.
+	if _, err := db.pool.Exec(ctx, `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the old leader was not told it lost the lock")
+	}
+	release() // after loss: must not hang or panic
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no takeover within 5s of the leader's connection dying")
+	}
+	release2()
+	select {
+	case <-lost2:
+		t.Error("released leadership reported as lost")
+	default:
+	}
+	// Released: a third contender gets it at once.
+	acquireCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, release3, err := db.AcquireLeadership(acquireCtx, "relay")
+	if err != nil {
+		t.Fatalf("acquire after release: %v", err)
+	}
+	release3()
+}
