@@ -59,6 +59,59 @@ var readModels = map[string]readModel{
 			`CREATE INDEX IF NOT EXISTS room_members_v%[1]d_user ON room_members_v%[1]d (user_id, room)`,
 		},
 	},
+	"history": {
+		tables: []string{"history_events", "history_messages"},
+		schema: []string{
+			// Every room event's encoded frame, for replays and gap healing.
+			`CREATE TABLE IF NOT EXISTS history_events_v%[1]d (
+				room  uuid   NOT NULL,
+				seq   bigint NOT NULL,
+				frame bytea  NOT NULL,
+				PRIMARY KEY (room, seq))`,
+			// Messages folded with their edits; a tombstone keeps its place
+			// with an empty body, which leaves the search index with it.
+			`CREATE TABLE IF NOT EXISTS history_messages_v%[1]d (
+				id          uuid        PRIMARY KEY,
+				room        uuid        NOT NULL,
+				seq         bigint      NOT NULL,
+				author_id   uuid        NOT NULL,
+				author_name text        NOT NULL,
+				body        text        NOT NULL,
+				client_id   uuid        NOT NULL,
+				sent_at     timestamptz NOT NULL,
+				edited_at   timestamptz,
+				deleted     boolean     NOT NULL DEFAULT false,
+				search      tsvector    GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED)`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)`,
+			`CREATE INDEX IF NOT EXISTS history_messages_v%[1]d_search ON history_messages_v%[1]d USING gin (search)`,
+		},
+	},
+	"presence": {
+		tables: []string{"presence_nodes", "presence_users"},
+		schema: []string{
+			// One row per (user, node) the user is connected on.
+			`CREATE TABLE IF NOT EXISTS presence_nodes_v%[1]d (
+				user_id  uuid        NOT NULL,
+				node     text        NOT NULL,
+				username text        NOT NULL,
+				since    timestamptz NOT NULL,
+				PRIMARY KEY (user_id, node))`,
+			`CREATE INDEX IF NOT EXISTS presence_nodes_v%[1]d_node ON presence_nodes_v%[1]d (node)`,
+			`CREATE TABLE IF NOT EXISTS presence_users_v%[1]d (
+				user_id   uuid        PRIMARY KEY,
+				last_seen timestamptz NOT NULL)`,
+		},
+	},
+	"read_markers": {
+		tables: []string{"read_markers"},
+		schema: []string{
+			`CREATE TABLE IF NOT EXISTS read_markers_v%[1]d (
+				user_id uuid   NOT NULL,
+				room    uuid   NOT NULL,
+				seq     bigint NOT NULL,
+				PRIMARY KEY (user_id, room))`,
+		},
+	},
 }
 
 // ddl returns the schema of version.

@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/chatlog/chat/adapters/eventstore/storetest"
+	"github.com/chatlog/chat/domain"
+	"github.com/chatlog/chat/projections"
+	"github.com/google/uuid"
+)
+
+// TestReadModelsOverTheStore drives every read model through the write
+// path and the runner, then reads them as the HTTP API does.
+func TestReadModelsOverTheStore(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	s := storetest.NewStore(t, db)
+	ada, bob, room, quiet := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	m1, m2, m3 := uuid.New(), uuid.New(), uuid.New()
+	post := func(id uuid.UUID, body string) domain.Command {
+		return domain.PostMessage{By: ada, RoomID: room, MessageID: id, ClientID: uuid.New(), Body: body}
+	}
+	run := func(cmds ...domain.Command) {
+		t.Helper()
+		for _, cmd := range cmds {
+			if _, err := s.Execute(ctx, cmd, domain.Metadata{}); err != nil {
+				t.Fatalf("%T: %v", cmd, err)
+			}
+		}
+	}
+	run(domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")},
+		domain.RegisterUser{UserID: bob, Username: "bob", PasswordHash: []byte("y")},
+		domain.ChangeStatus{By: &ada, UserID: bob, To: domain.Approve},
+		domain.CreateRoom{By: ada, RoomID: room, Name: "general", Kind: domain.RoomPublic},
+		domain.CreateRoom{By: ada, RoomID: quiet, Name: "quiet", Kind: domain.RoomPrivate},
+		domain.JoinRoom{By: bob, RoomID: room}, // seq 3
+		post(m1, "the quick brown fox"),       // seq 4
+		post(m2, "jumps over the lazy dog"),   // seq 5
+		post(m3, "a third message"),           // seq 6
+		domain.EditMessage{By: ada, RoomID: room, MessageID: m1, Body: "the quick red fox"},
+		domain.DeleteMessage{By: ada, RoomID: room, MessageID: m2},
+		domain.MoveReadMarker{By: bob, RoomID: room, Seq: 4},
+		domain.Connect{UserID: ada, Username: "ada", SessionID: uuid.New(), Node: "n1", Online: true},
+	)
+
+	r, err := projections.NewRunner(projections.RunnerConfig{
+		Store: db.Projections(), Log: db, Head: db, Logger: slog.New(slog.DiscardHandler),
+		Projections: []projections.Projection{projections.Approval{}, projections.Rooms{}, projections.History{},
+			projections.Presence{}, projections.ReadMarkers{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatalf("start runner: %v", err)
+	}
+	head, err := db.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"approval", "rooms", "history", "presence", "read_markers"} {
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := db.WaitFor(waitCtx, name, head); err != nil {
+			t.Fatalf("%s did not reach the log head: %v", name, err)
+		}
+		cancel()
+	}
+
+	rooms, err := db.RoomsFor(ctx, bob)
+	if err != nil || len(rooms) != 1 {
+		t.Fatalf("bob's rooms = %+v, %v; want general only (quiet is private)", rooms, err)
+	}
+	g := rooms[0]
+	// Unread: messages after seq 4, not deleted, not bob's: m3 only.
+	if g.ID != room || !g.Member || g.Members != 2 || g.Head < 6 || g.LastRead != 4 || g.Unread != 1 {
+		t.Errorf("general as bob sees it = %+v", g)
+	}
+	if q, err := db.Room(ctx, quiet, ada); err != nil || !q.Member || q.Members != 1 || q.Kind != domain.RoomPrivate {
+		t.Errorf("quiet as ada sees it = %+v, %v", q, err)
+	}
+	if _, err := db.Room(ctx, uuid.New(), ada); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("unknown room: %v, want not found", err)
+	}
+
+	members, err := db.Members(ctx, room)
+	if err != nil || len(members) != 2 || members[0].Username != "ada" || !members[0].Online || members[1].Online {
+		t.Errorf("members = %+v, %v; want ada online, bob offline", members, err)
+	}
+	people, err := db.Directory(ctx)
+	if err != nil || len(people) != 2 || !people[0].Online || people[0].LastSeen == nil || people[1].LastSeen != nil {
+		t.Errorf("directory = %+v, %v", people, err)
+	}
+
+	msgs, more, err := db.Messages(ctx, room, Page{Limit: 2})
+	if err != nil || more != true || len(msgs) != 2 || msgs[0].ID != m2 || msgs[1].ID != m3 || !msgs[0].Deleted || msgs[0].Body != "" {
+		t.Errorf("newest 2 = %+v, more %v, %v; want the tombstone m2 then m3, more", msgs, more, err)
+	}
+	msgs, more, err = db.Messages(ctx, room, Page{Before: 5, Limit: 10})
+	if err != nil || more || len(msgs) != 1 || msgs[0].ID != m1 || msgs[0].Body != "the quick red fox" || msgs[0].EditedAt == nil {
+		t.Errorf("before 5 = %+v, more %v, %v; want the edited m1 alone", msgs, more, err)
+	}
+	msgs, more, err = db.Messages(ctx, room, Page{Forward: true, After: 4, Limit: 1})
+	if err != nil || !more || len(msgs) != 1 || msgs[0].ID != m2 {
+		t.Errorf("after 4 = %+v, more %v, %v; want m2, more", msgs, more, err)
+	}
+
+	found, err := db.Search(ctx, bob, "fox", uuid.Nil, 10)
+	if err != nil || len(found) != 1 || found[0].ID != m1 {
+		t.Errorf("search fox = %+v, %v; want m1", found, err)
+	}
+	if found, err := db.Search(ctx, bob, "lazy", room, 10); err != nil || len(found) != 0 {
+		t.Errorf("search of a deleted message's words = %+v, %v; want nothing", found, err)
+	}
+	if found, err := db.Search(ctx, uuid.New(), "fox", uuid.Nil, 10); err != nil || len(found) != 0 {
+		t.Errorf("search by a non-member = %+v, %v; want nothing", found, err)
+	}
+}
+
+func TestPresenceAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	p := mustOpen(t).Projections()
+	mustPrepare(t, p, "presence", 1)
+	ada := domain.UserRef{ID: uuid.New(), Username: "ada"}
+	at := time.Now().UTC()
+	step := func(fn func(tx projections.Tx) (bool, error), want bool, what string) {
+		t.Helper()
+		var got bool
+		apply(t, p, "presence", 0, domain.Cursor{}, func(tx projections.Tx) error {
+			var err error
+			got, err = fn(tx)
+			return err
+		})
+		if got != want {
+			t.Errorf("%s reported %v, want %v", what, got, want)
+		}
+	}
+	w := func(tx projections.Tx) projections.PresenceWriter { return tx.(projections.PresenceWriter) }
+	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOnline(ctx, ada, "n1", at) }, true, "first connect")
+	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOnline(ctx, ada, "n2", at) }, false, "second node")
+	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOffline(ctx, ada.ID, "n1", at) }, false, "leaving one of two nodes")
+	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOffline(ctx, ada.ID, "n1", at) }, false, "a repeated disconnect")
+	var gone []domain.UserRef
+	apply(t, p, "presence", 0, domain.Cursor{}, func(tx projections.Tx) error {
+		var err error
+		gone, err = w(tx).DropNode(ctx, "n2", at)
+		return err
+	})
+	if len(gone) != 1 || gone[0] != ada {
+		t.Errorf("dropping n2 took %v offline, want ada", gone)
+	}
+}
