@@ -37,9 +37,9 @@ func TestReadModelsOverTheStore(t *testing.T) {
 		domain.CreateRoom{By: ada, RoomID: room, Name: "general", Kind: domain.RoomPublic},
 		domain.CreateRoom{By: ada, RoomID: quiet, Name: "quiet", Kind: domain.RoomPrivate},
 		domain.JoinRoom{By: bob, RoomID: room}, // seq 3
-		post(m1, "the quick brown fox"),       // seq 4
-		post(m2, "jumps over the lazy dog"),   // seq 5
-		post(m3, "a third message"),           // seq 6
+		post(m1, "the quick brown fox"),        // seq 4
+		post(m2, "jumps over the lazy dog"),    // seq 5
+		post(m3, "a third message"),            // seq 6
 		domain.EditMessage{By: ada, RoomID: room, MessageID: m1, Body: "the quick red fox"},
 		domain.DeleteMessage{By: ada, RoomID: room, MessageID: m2},
 		domain.MoveReadMarker{By: bob, RoomID: room, Seq: 4},
