@@ -64,7 +64,10 @@ type helloFrame struct {
 	HeartbeatMS int64            `json:"heartbeat_ms"`
 }
 
-// serve runs an upgraded socket on the calling goroutine until it ends.
+// serve sets an upgraded socket up on the calling goroutine and starts
+// its reader on a fresh one. The handshake's deep stack (and, through
+// ServeHTTP, net/http's request, response and buffers) is then left
+// behind: an idle socket keeps only a small reader stack.
 func (g *Gateway) serve(nc net.Conn, sess Session) {
 	if sess.User.Roles == nil {
 		sess.User.Roles = []string{} // never null on the wire
@@ -86,11 +89,15 @@ func (g *Gateway) serve(nc net.Conn, sess Session) {
 	}
 	g.m.connections.Inc()
 	c.push(textFrame(hello))
-	err = c.readLoop()
-	c.finish(err)
-	g.unregister(c)
-	g.m.connections.Dec()
-	g.conns.Done()
+	go c.run()
+}
+
+// run is the reader goroutine of a socket, until the socket ends.
+func (c *conn) run() {
+	c.finish(c.readLoop())
+	c.g.unregister(c)
+	c.g.m.connections.Dec()
+	c.g.conns.Done()
 }
 
 // finish ends a socket after its read loop: it sends the close frame the
