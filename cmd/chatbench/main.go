@@ -51,6 +51,11 @@ type config struct {
 	cpuprofile      string
 }
 
+// serverSendRate is chatd's default per-user limit of sends per second
+// (adapters/ws DefaultSendRate): senders are distinct users, so the offered
+// rate per sender should stay under it.
+const serverSendRate = 50
+
 const usage = `chatbench [flags] idle|fanout|storm
 
   idle    open --clients connections (one room each) and hold them for
@@ -138,6 +143,10 @@ func (c *config) normalize() error {
 	}
 	if c.duration <= 0 || c.deadline <= 0 || c.dialConcurrency < 1 {
 		return errors.New("--duration, --deadline and --dial-concurrency must be positive")
+	}
+	if per := c.rate / float64(max(c.senders, 1)); c.senders > 0 && per > serverSendRate {
+		slog.Warn("each sender would exceed the server's default per-user send rate; expect rate_limited errors, or raise --senders",
+			"per_sender", per, "server_limit", serverSendRate)
 	}
 	if c.stormAt <= 0 {
 		c.stormAt = c.duration / 3
