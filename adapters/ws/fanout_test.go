@@ -216,3 +216,22 @@ func quickSeq(p []byte) int64 {
 	}
 	return n
 }
+
+// TestGapMissingFromHistory: a seq that neither the bus nor history has
+// holds the room back only for a bounded time, then is skipped.
+func TestGapMissingFromHistory(t *testing.T) {
+	h := newHarness(t, nil)
+	alice := h.user("alice")
+	room := h.chat.addRoom(alice.id())
+	alice.subscribe(room, nil)
+	h.gw.Deliver([]projections.Update{roomEvent(room, 1, 10), roomEvent(room, 3, 10), roomEvent(room, 4, 10)})
+	for _, want := range []int64{1, 3, 4} {
+		if e := alice.expect("event"); seqOf(e) != want {
+			t.Fatalf("got seq %d, want %d", seqOf(e), want)
+		}
+	}
+	h.gw.Deliver([]projections.Update{roomEvent(room, 4, 10), roomEvent(room, 5, 10)})
+	if e := alice.expect("event"); seqOf(e) != 5 {
+		t.Fatalf("after the skipped gap got seq %d, want 5 (4 is a repeat)", seqOf(e))
+	}
+}

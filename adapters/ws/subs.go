@@ -150,7 +150,7 @@ func (s *sub) gapLocked() bool {
 // redeliver what a broken subscription missed.
 func (g *Gateway) heal(s *sub) {
 	c := s.c
-	for attempt := 0; ; attempt++ {
+	for stalls := 0; ; {
 		c.mu.Lock()
 		from, stop := s.last, s.removed || c.closing
 		c.mu.Unlock()
@@ -167,9 +167,15 @@ func (g *Gateway) heal(s *sub) {
 				s.last = f.Seq
 			}
 		}
-		full := len(frames) == replayLimit
-		if !s.gapLocked() || attempt >= maxHealAttempts {
+		if s.last == from {
+			stalls++
+		} else {
+			stalls = 0
+		}
+		if !s.gapLocked() || stalls >= maxHealAttempts {
 			if s.gapLocked() {
+				// History lacks the seqs (it should not): waiting longer would
+				// hold the room back for this socket forever.
 				g.log.Warn("gap not in history; skipping it", "room", s.room, "after", s.last)
 				s.last = s.firstHeldLocked() - 1
 			}
@@ -178,8 +184,8 @@ func (g *Gateway) heal(s *sub) {
 			return
 		}
 		c.mu.Unlock()
-		if !full {
-			time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+		if stalls > 0 {
+			time.Sleep(time.Duration(stalls) * 20 * time.Millisecond)
 		}
 	}
 }
