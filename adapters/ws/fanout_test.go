@@ -148,7 +148,7 @@ func TestResumeUnderConcurrentSenders(t *testing.T) {
 }
 
 func TestPresence(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *Config) { c.PresenceGrace = time.Second })
 	bob := h.user("bob")
 	bob.presence = true
 	aliceSess, aliceToken := h.chat.addUser("alice")
