@@ -148,6 +148,9 @@ func (c *config) normalize() error {
 		slog.Warn("each sender would exceed the server's default per-user send rate; expect rate_limited errors, or raise --senders",
 			"per_sender", per, "server_limit", serverSendRate)
 	}
+	if c.duration+c.drain >= c.deadline {
+		return fmt.Errorf("--duration %v plus --drain %v leave no time for set-up within --deadline %v", c.duration, c.drain, c.deadline)
+	}
 	if c.stormAt <= 0 {
 		c.stormAt = c.duration / 3
 	}

@@ -110,12 +110,13 @@ func TestIdleAgainstFakeServer(t *testing.T) {
 	}
 }
 
-func TestRefusesNonLoopbackTargets(t *testing.T) {
+func TestRefusesNonLoopbackTargetsAndUnboundedRuns(t *testing.T) {
 	for _, args := range [][]string{
 		{"--nodes", "http://10.0.0.1:8080", "fanout"},
 		{"--nodes", "http://example.com", "fanout"},
 		{"--local-addrs", "192.168.1.2", "fanout"},
 		{"--nodes", "http://[::1]:8080", "idle"},
+		{"--duration", "60s", "--deadline", "60s", "fanout"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
