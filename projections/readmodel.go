@@ -76,3 +76,10 @@ type Member struct {
 	Username string    `json:"username"`
 	Online   bool      `json:"online"`
 }
+
+// RoomFrame is a room `event` frame as the history read model stores it,
+// under the room's seq; replays write these bytes unchanged.
+type RoomFrame struct {
+	Seq   int64
+	Frame []byte
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -116,6 +117,18 @@ func TestReadModelsOverTheStore(t *testing.T) {
 	}
 	if found, err := db.Search(ctx, uuid.New(), "fox", uuid.Nil, 10); err != nil || len(found) != 0 {
 		t.Errorf("search by a non-member = %+v, %v; want nothing", found, err)
+	}
+
+	frames, err := db.EventsAfter(ctx, room, 4, 2)
+	if err != nil || len(frames) != 2 || frames[0].Seq != 5 || frames[1].Seq != 6 {
+		t.Fatalf("frames after 4 = %+v, %v; want seqs 5 and 6", frames, err)
+	}
+	var ev projections.EventFrame
+	if err := json.Unmarshal(frames[0].Frame, &ev); err != nil || ev.Seq != 5 || ev.Room != room {
+		t.Errorf("frame 5 decodes to %+v, %v", ev, err)
+	}
+	if nodes, err := db.OnlineNodes(ctx); err != nil || len(nodes) != 1 || nodes[0] != "n1" {
+		t.Errorf("online nodes = %v, %v; want [n1]", nodes, err)
 	}
 }
 

@@ -52,11 +52,9 @@ type Rooms interface {
 	RoomsOf(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error)
 }
 
-// RoomFrame is a room `event` frame as the history read model stores it.
-type RoomFrame struct {
-	Seq   int64
-	Frame []byte // the encoded PROTOCOL.md frame, never modified by the gateway
-}
+// RoomFrame is a room `event` frame as the history read model stores it;
+// the gateway never modifies its bytes.
+type RoomFrame = projections.RoomFrame
 
 // History replays room events for resumes and gap healing.
 type History interface {
