@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/chatlog/chat/adapters/auth"
 	"github.com/chatlog/chat/domain"
@@ -39,24 +40,32 @@ func TokenFrom(r *http.Request) (token string, byCookie bool) {
 	return "", false
 }
 
+// Authenticator resolves session tokens to principals. The API and the
+// WebSocket gateway share one, so both accept exactly the same sessions.
+type Authenticator struct {
+	Accounts Accounts
+	Now      func() time.Time
+}
+
 // Authenticate resolves a token to its principal: the session must exist,
-// be neither revoked nor expired, and belong to an approved user.
-func (s *Server) Authenticate(ctx context.Context, token string) (*Principal, error) {
+// be neither revoked nor expired, and belong to an approved user. Anything
+// else is CodeUnauthorized; other errors are the store's.
+func (a Authenticator) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	unauthorized := domain.Errorf(domain.CodeUnauthorized, "no valid session")
 	if token == "" {
 		return nil, unauthorized
 	}
-	sess, err := s.cfg.Accounts.SessionByTokenHash(ctx, auth.HashToken(token))
+	sess, err := a.Accounts.SessionByTokenHash(ctx, auth.HashToken(token))
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return nil, unauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
-	if sess.Revoked || !s.cfg.Now().Before(sess.ExpiresAt) {
+	if sess.Revoked || !a.Now().Before(sess.ExpiresAt) {
 		return nil, unauthorized
 	}
-	user, err := s.cfg.Accounts.User(ctx, sess.UserID)
+	user, err := a.Accounts.User(ctx, sess.UserID)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return nil, unauthorized
 	}
@@ -67,6 +76,11 @@ func (s *Server) Authenticate(ctx context.Context, token string) (*Principal, er
 		return nil, unauthorized
 	}
 	return &Principal{Session: sess, User: user}, nil
+}
+
+// Authenticate resolves a token with the server's accounts and clock.
+func (s *Server) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	return Authenticator{Accounts: s.cfg.Accounts, Now: s.cfg.Now}.Authenticate(ctx, token)
 }
 
 // authed wraps a handler that needs a session, checking Origin on
