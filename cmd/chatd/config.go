@@ -139,4 +139,3 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
-
