@@ -138,7 +138,7 @@ func newBus(cfg Config) *Bus {
 	log := cfg.Logger.With("component", "bus")
 	// Watermill logs every (re)subscription and publish-without-subscriber
 	// at info; that is debug detail for us.
-	wlog := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	wlog := quietCancel{watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})}
 	return &Bus{cfg: cfg, log: log, wlog: wlog}
 }
 
