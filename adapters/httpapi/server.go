@@ -43,7 +43,8 @@ type Config struct {
 	LoginPerUser, LoginPerAddr, RegisterPerAddr *auth.Limiter
 	// WaitTimeout bounds how long a response waits for a projection to
 	// show the request's own write.
-	WaitTimeout time.Duration
+	WaitTimeout    time.Duration
+	RequestMetrics *Metrics // optional
 }
 
 func (c *Config) setDefaults() {
@@ -144,8 +145,20 @@ func (s *Server) Route(pattern string, h func(w http.ResponseWriter, r *http.Req
 	s.mux.HandleFunc(pattern, s.authed(h))
 }
 
-// ServeHTTP serves the API.
+// ServeHTTP serves the API. Socket upgrades bypass the status recorder:
+// the gateway hijacks the connection and keeps its own metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/ws" || s.cfg.RequestMetrics == nil {
+		s.serve(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	s.serve(rec, r)
+	s.cfg.RequestMetrics.observe(r, rec.status, time.Since(start))
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

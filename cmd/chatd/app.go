@@ -137,12 +137,25 @@ func (m *Main) newAPI() (http.Handler, error) {
 	db := m.platform.DB
 	return httpapi.New(httpapi.Config{
 		Commands: m.platform.Store, Accounts: db, Waiter: db, Rooms: db, History: db,
-		Checks:    m.readinessChecks(),
-		Gateway:   m.bus.handler(),
-		Web:       web.Handler(),
-		Metrics:   promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}),
-		PublicURL: m.cfg.PublicURL, AllowedOrigins: m.cfg.AllowedOrigins, TrustProxy: m.cfg.TrustProxy,
+		Checks:         m.readinessChecks(),
+		Gateway:        m.bus.handler(),
+		Web:            web.Handler(),
+		Metrics:        m.metricsHandler(),
+		RequestMetrics: httpapi.NewMetrics(m.registry),
+		PublicURL:      m.cfg.PublicURL, AllowedOrigins: m.cfg.AllowedOrigins, TrustProxy: m.cfg.TrustProxy,
 		SessionTTL: m.cfg.SessionTTL, Node: m.cfg.NodeID, Logger: m.log,
+	})
+}
+
+// metricsHandler serves /metrics with the projection lag measured at
+// scrape time, not up to one catch-up interval old.
+func (m *Main) metricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.bus.runner.Status(r.Context()); err != nil {
+			m.log.Warn("projection status for /metrics", "err", err)
+		}
+		prom.ServeHTTP(w, r)
 	})
 }
 
