@@ -33,6 +33,7 @@ type Main struct {
 	platform *platform.Platform
 	bus      *busParts
 	server   *http.Server
+	pprof    *http.Server // nil unless PprofAddr is set
 	listener net.Listener
 
 	busMetrics *bus.Metrics
@@ -86,7 +87,10 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
 	}
 	m.server = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
-	m.goRun("http", func(context.Context) error { return m.serve() })
+	m.goRun("http", m.serve)
+	if err := m.startPprof(); err != nil {
+		return err
+	}
 	m.log.Info("chatd started", "addr", m.listener.Addr().String(), "embedded", m.platform.Embedded, "roles", strings.Join(m.cfg.Roles, ","))
 	return nil
 }
@@ -107,11 +111,11 @@ func (m *Main) serve() error {
 
 // goRun runs a background part; an unexpected failure is logged and kept
 // for Close to report.
-func (m *Main) goRun(name string, run func(ctx context.Context) error) {
+func (m *Main) goRun(name string, run func() error) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := run(context.Background()); err != nil {
+		if err := run(); err != nil {
 			m.log.Error("part stopped", "part", name, "err", err)
 			select {
 			case m.errs <- fmt.Errorf("%s: %w", name, err):
@@ -177,6 +181,9 @@ func (m *Main) Close() error {
 		if err := m.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
+	}
+	if m.pprof != nil {
+		_ = m.pprof.Close() // profiles in flight are of no use after shutdown
 	}
 	if err := m.bus.shutdownGateway(ctx); err != nil {
 		errs = append(errs, err)

@@ -28,6 +28,9 @@ type Config struct {
 	SessionTTL     time.Duration
 	MaxLag         time.Duration
 	LogLevel       string
+	// PprofAddr serves net/http/pprof on a separate listener (never the
+	// public one); empty disables it.
+	PprofAddr string
 }
 
 // Roles a node can play.
@@ -62,6 +65,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("CHAT_TRUST_PROXY", "") == "true", "take client address and scheme from X-Forwarded-* (CHAT_TRUST_PROXY)")
 	ttl := fs.String("session-ttl", env("CHAT_SESSION_TTL", "720h"), "session lifetime (CHAT_SESSION_TTL)")
 	lag := fs.String("max-lag", env("CHAT_MAX_LAG", "10s"), "projection lag over which /readyz fails (CHAT_MAX_LAG)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", env("CHAT_PPROF_ADDR", ""), "serve /debug/pprof on this address, e.g. 127.0.0.1:6060 (CHAT_PPROF_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CHAT_LOG_LEVEL", "info"), "debug, info, warn or error (CHAT_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -43,7 +43,7 @@ func (m *Main) startBus(ctx context.Context) (*busParts, error) {
 		if err := bp.runner.Start(ctx); err != nil {
 			return bp, fmt.Errorf("start projections: %w", err)
 		}
-		m.goRun("projections", func(context.Context) error {
+		m.goRun("projections", func() error {
 			bp.bus.RunProjections(m.runCtx, bp.runner, bp.runner.Names(), 5*time.Second)
 			return nil
 		})
@@ -53,7 +53,7 @@ func (m *Main) startBus(ctx context.Context) (*busParts, error) {
 		if err != nil {
 			return bp, err
 		}
-		m.goRun("relay", func(context.Context) error { return ignoreCanceled(relay.Run(m.runCtx)) })
+		m.goRun("relay", func() error { return ignoreCanceled(relay.Run(m.runCtx)) })
 	}
 	if m.cfg.Has(RoleGateway) || m.platform.Embedded {
 		if err := m.startGateway(ctx, bp); err != nil {
@@ -103,11 +103,11 @@ func (m *Main) startGateway(ctx context.Context, bp *busParts) error {
 	}
 	bp.gateway = gw
 	updates, signals := make(chan struct{}), make(chan struct{})
-	m.goRun("updates", func(context.Context) error {
+	m.goRun("updates", func() error {
 		bp.bus.SubscribeUpdates(m.runCtx, gw.Deliver, closeOnce(updates))
 		return nil
 	})
-	m.goRun("signals", func(context.Context) error {
+	m.goRun("signals", func() error {
 		bp.bus.SubscribeSignals(m.runCtx, func(s bus.Signal) { gw.DeliverTyping(s.Room, s.User, s.Frame) }, closeOnce(signals))
 		return nil
 	})
@@ -127,7 +127,7 @@ func (m *Main) startGateway(ctx context.Context, bp *busParts) error {
 	if err != nil {
 		return err
 	}
-	m.goRun("lease", func(context.Context) error { return ignoreCanceled(keeper.Run(m.runCtx)) })
+	m.goRun("lease", func() error { return ignoreCanceled(keeper.Run(m.runCtx)) })
 	return nil
 }
 
