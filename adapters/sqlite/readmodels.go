@@ -18,7 +18,7 @@ type readModel struct {
 
 // readModels maps projection names to their tables. A projection without an
 // entry (a test recorder, say) has only its checkpoint. To add a read model,
-// add its entry here and its writer methods on projTx.
+// add its entry here and its writer methods on projTx, in a file of its own.
 var readModels = map[string]readModel{
 	"approval": {
 		tables: []string{"approval_users", "approval_roles"},
@@ -57,6 +57,79 @@ var readModels = map[string]readModel{
 				joined_at INTEGER NOT NULL,
 				PRIMARY KEY (room, user_id)) WITHOUT ROWID`,
 			`CREATE INDEX IF NOT EXISTS room_members_v%[1]d_user ON room_members_v%[1]d (user_id, room)`,
+		},
+	},
+	"history": {
+		// history_search is last so it is dropped after the triggers that
+		// feed it (they go with history_messages).
+		tables: []string{"history_events", "history_messages", "history_search"},
+		schema: []string{
+			// Every room event's encoded frame, for replays and gap healing.
+			`CREATE TABLE IF NOT EXISTS history_events_v%[1]d (
+				room  TEXT    NOT NULL,
+				seq   INTEGER NOT NULL,
+				frame BLOB    NOT NULL,
+				PRIMARY KEY (room, seq)) WITHOUT ROWID`,
+			// Messages folded with their edits; a tombstone keeps its place
+			// with an empty body, which leaves the search index with it.
+			// rid is an explicit rowid: the search index refers to rows by
+			// it, and VACUUM may renumber an implicit rowid.
+			`CREATE TABLE IF NOT EXISTS history_messages_v%[1]d (
+				rid         INTEGER PRIMARY KEY,
+				id          TEXT    NOT NULL UNIQUE,
+				room        TEXT    NOT NULL,
+				seq         INTEGER NOT NULL,
+				author_id   TEXT    NOT NULL,
+				author_name TEXT    NOT NULL,
+				body        TEXT    NOT NULL,
+				client_id   TEXT    NOT NULL,
+				sent_at     INTEGER NOT NULL,
+				edited_at   INTEGER,
+				deleted     INTEGER NOT NULL DEFAULT 0)`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)`,
+			// An external-content index over body. unicode61 without
+			// diacritic folding tokenizes as PostgreSQL's 'simple' does.
+			`CREATE VIRTUAL TABLE IF NOT EXISTS history_search_v%[1]d USING fts5(body,
+				content='history_messages_v%[1]d', content_rowid='rid',
+				tokenize='unicode61 remove_diacritics 0')`,
+			// Triggers keep the index in step in the writer's transaction;
+			// an external-content index must be told the old text to forget.
+			`CREATE TRIGGER IF NOT EXISTS history_messages_v%[1]d_ai AFTER INSERT ON history_messages_v%[1]d BEGIN
+				INSERT INTO history_search_v%[1]d (rowid, body) VALUES (new.rid, new.body);
+			END`,
+			`CREATE TRIGGER IF NOT EXISTS history_messages_v%[1]d_au AFTER UPDATE OF body ON history_messages_v%[1]d BEGIN
+				INSERT INTO history_search_v%[1]d (history_search_v%[1]d, rowid, body) VALUES ('delete', old.rid, old.body);
+				INSERT INTO history_search_v%[1]d (rowid, body) VALUES (new.rid, new.body);
+			END`,
+			`CREATE TRIGGER IF NOT EXISTS history_messages_v%[1]d_ad AFTER DELETE ON history_messages_v%[1]d BEGIN
+				INSERT INTO history_search_v%[1]d (history_search_v%[1]d, rowid, body) VALUES ('delete', old.rid, old.body);
+			END`,
+		},
+	},
+	"presence": {
+		tables: []string{"presence_nodes", "presence_users"},
+		schema: []string{
+			// One row per (user, node) the user is connected on.
+			`CREATE TABLE IF NOT EXISTS presence_nodes_v%[1]d (
+				user_id  TEXT    NOT NULL,
+				node     TEXT    NOT NULL,
+				username TEXT    NOT NULL,
+				since    INTEGER NOT NULL,
+				PRIMARY KEY (user_id, node)) WITHOUT ROWID`,
+			`CREATE INDEX IF NOT EXISTS presence_nodes_v%[1]d_node ON presence_nodes_v%[1]d (node)`,
+			`CREATE TABLE IF NOT EXISTS presence_users_v%[1]d (
+				user_id   TEXT    PRIMARY KEY,
+				last_seen INTEGER NOT NULL) WITHOUT ROWID`,
+		},
+	},
+	"read_markers": {
+		tables: []string{"read_markers"},
+		schema: []string{
+			`CREATE TABLE IF NOT EXISTS read_markers_v%[1]d (
+				user_id TEXT    NOT NULL,
+				room    TEXT    NOT NULL,
+				seq     INTEGER NOT NULL,
+				PRIMARY KEY (user_id, room)) WITHOUT ROWID`,
 		},
 	},
 }
