@@ -47,7 +47,7 @@ func (History) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Paylo
 	if !ok || domain.ProtocolKind(e.Type) == "" {
 		return nil, nil
 	}
-	w := tx.(HistoryWriter)
+	w := HistoryWriter(tx)
 	frame, err := EncodeEventFrame(e, p)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func (Presence) Name() string { return "presence" }
 func (Presence) Version() int { return 1 }
 
 func (Presence) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error) {
-	w := tx.(PresenceWriter)
+	w := PresenceWriter(tx)
 	switch ev := p.(type) {
 	case *domain.UserConnected:
 		user := domain.UserRef{ID: ev.UserID, Username: ev.Username}

@@ -3,7 +3,7 @@
 // that feeds them batches (healing gaps from the log) and the rebuild that
 // builds a new version beside the serving one.
 //
-// It depends on domain only. The tables behind the folds are the adapters'
+// It depends on domain (and the Prometheus client for the runner's metrics). The tables behind the folds are the adapters'
 // (adapters/postgres, adapters/sqlite), reached through the ports below; the
 // bus that carries batches is adapters/bus, which calls Runner.HandleBatch.
 package projections
@@ -59,6 +59,9 @@ type Tx interface {
 
 	ApprovalWriter
 	RoomsWriter
+	HistoryWriter
+	PresenceWriter
+	ReadMarkersWriter
 }
 
 // ErrNoProjection is returned by Store.Begin for an unprepared projection.

@@ -28,7 +28,7 @@ func (ReadMarkers) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.P
 	if !ok {
 		return nil, nil
 	}
-	if err := tx.(ReadMarkersWriter).SetReadMarker(ctx, ev.UserID, ev.RoomID, ev.Seq); err != nil {
+	if err := tx.SetReadMarker(ctx, ev.UserID, ev.RoomID, ev.Seq); err != nil {
 		return nil, err
 	}
 	frame, err := json.Marshal(ReadFrame{Type: "read", Room: ev.RoomID,

@@ -150,7 +150,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 			t.Errorf("%s reported %v, want %v", what, got, want)
 		}
 	}
-	w := func(tx projections.Tx) projections.PresenceWriter { return tx.(projections.PresenceWriter) }
+	w := func(tx projections.Tx) projections.PresenceWriter { return tx }
 	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOnline(ctx, ada, "n1", at) }, true, "first connect")
 	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOnline(ctx, ada, "n2", at) }, false, "second node")
 	step(func(tx projections.Tx) (bool, error) { return w(tx).SetOffline(ctx, ada.ID, "n1", at) }, false, "leaving one of two nodes")

@@ -24,7 +24,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 		var got bool
 		apply(t, p, "presence", 0, domain.Cursor{}, func(tx projections.Tx) error {
 			var err error
-			got, err = fn(tx.(projections.PresenceWriter))
+			got, err = fn(tx)
 			return err
 		})
 		if got != want {

@@ -292,3 +292,39 @@ func (t *Tx) RemoveMember(_ context.Context, room, user uuid.UUID) error {
 func (t *Tx) SetRoomHead(_ context.Context, room uuid.UUID, seq int64) error {
 	return t.call("SetRoomHead %s %d", room, seq)
 }
+
+// The history, presence and read-marker writers only record their calls:
+// tests of those folds run against the real stores, which answer the
+// questions (came online? went offline?) these doubles cannot.
+
+func (t *Tx) InsertRoomEvent(_ context.Context, room uuid.UUID, seq int64, _ []byte) error {
+	return t.call("InsertRoomEvent %s %d", room, seq)
+}
+
+func (t *Tx) InsertMessage(_ context.Context, m projections.Message) error {
+	return t.call("InsertMessage %s %d", m.ID, m.Seq)
+}
+
+func (t *Tx) EditMessage(_ context.Context, room, id uuid.UUID, _ string, _ time.Time) error {
+	return t.call("EditMessage %s %s", room, id)
+}
+
+func (t *Tx) DeleteMessage(_ context.Context, room, id uuid.UUID) error {
+	return t.call("DeleteMessage %s %s", room, id)
+}
+
+func (t *Tx) SetOnline(_ context.Context, user domain.UserRef, node string, _ time.Time) (bool, error) {
+	return false, t.call("SetOnline %s %s", user.ID, node)
+}
+
+func (t *Tx) SetOffline(_ context.Context, user uuid.UUID, node string, _ time.Time) (bool, error) {
+	return false, t.call("SetOffline %s %s", user, node)
+}
+
+func (t *Tx) DropNode(_ context.Context, node string, _ time.Time) ([]domain.UserRef, error) {
+	return nil, t.call("DropNode %s", node)
+}
+
+func (t *Tx) SetReadMarker(_ context.Context, user, room uuid.UUID, seq int64) error {
+	return t.call("SetReadMarker %s %s %d", user, room, seq)
+}

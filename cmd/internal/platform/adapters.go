@@ -45,6 +45,15 @@ func (r sqliteReads) SessionByTokenHash(ctx context.Context, hash []byte) (httpa
 	return httpapi.Session(s), err
 }
 
+func (r sqliteReads) Directory(ctx context.Context) ([]httpapi.Person, error) {
+	people, err := r.DB.Directory(ctx)
+	return convertPeople(people), err
+}
+
+func (r sqliteReads) Messages(ctx context.Context, room uuid.UUID, p httpapi.Page) ([]projections.Message, bool, error) {
+	return r.DB.Messages(ctx, room, sqlite.Page(p))
+}
+
 func convertPeople[P ~struct {
 	ID       uuid.UUID
 	Username string
