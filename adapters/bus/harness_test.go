@@ -2,8 +2,6 @@ package bus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatlog/chat/adapters/bus/redistest"
 	"github.com/chatlog/chat/projections"
 	"github.com/chatlog/chat/projections/projectiontest"
 	"github.com/redis/go-redis/v9"
@@ -21,49 +20,12 @@ import (
 // whose keys are deleted at cleanup.
 func MustRedis(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
-	url := os.Getenv("CHAT_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("CHAT_TEST_REDIS_URL: %v", err)
-	}
-	client := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		_ = client.Close()
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis at %s: %v", url, err)
-		}
-		tb.Skipf("set CHAT_TEST_REDIS_URL or start Redis on 127.0.0.1:6379 (%v)", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "chat_t_" + hex.EncodeToString(b[:]) + ":"
-	tb.Cleanup(func() {
-		deletePrefix(tb, client, prefix)
-		_ = client.Close()
-	})
-	return client, prefix
+	return redistest.New(tb)
 }
 
-// deletePrefix deletes every key under prefix: what FLUSHALL does to this
-// test's streams and groups, without wiping the Redis other tests share.
 func deletePrefix(tb testing.TB, client *redis.Client, prefix string) {
 	tb.Helper()
-	ctx := context.Background()
-	keys, err := client.Keys(ctx, prefix+"*").Result()
-	if err != nil {
-		tb.Errorf("list keys %s*: %v", prefix, err)
-		return
-	}
-	if len(keys) > 0 {
-		if err := client.Del(ctx, keys...).Err(); err != nil {
-			tb.Errorf("delete keys %s*: %v", prefix, err)
-		}
-	}
+	redistest.DeletePrefix(tb, client, prefix)
 }
 
 func quietLogger() *slog.Logger {
