@@ -139,7 +139,7 @@ func (m *Main) URL() string {
 
 func (m *Main) newAPI() (http.Handler, error) {
 	db := m.platform.DB
-	return httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Commands: m.platform.Store, Accounts: db, Waiter: db, Rooms: db, History: db,
 		Checks:         m.readinessChecks(),
 		Gateway:        m.bus.handler(),
@@ -148,7 +148,11 @@ func (m *Main) newAPI() (http.Handler, error) {
 		RequestMetrics: httpapi.NewMetrics(m.registry),
 		PublicURL:      m.cfg.PublicURL, AllowedOrigins: m.cfg.AllowedOrigins, TrustProxy: m.cfg.TrustProxy,
 		SessionTTL: m.cfg.SessionTTL, Node: m.cfg.NodeID, Logger: m.log,
-	})
+	}
+	if m.cfg.editAPI != nil {
+		m.cfg.editAPI(&cfg)
+	}
+	return httpapi.New(cfg)
 }
 
 // metricsHandler serves /metrics with the projection lag measured at

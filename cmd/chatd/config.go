@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/chatlog/chat/adapters/httpapi"
 )
 
 // Config is chatd's configuration: every field has an environment variable
@@ -31,6 +33,10 @@ type Config struct {
 	// PprofAddr serves net/http/pprof on a separate listener (never the
 	// public one); empty disables it.
 	PprofAddr string
+
+	// editAPI adjusts the HTTP API's settings before it is built: a test
+	// hook (small rate limits), deliberately not a flag.
+	editAPI func(*httpapi.Config)
 }
 
 // Roles a node can play.
