@@ -49,8 +49,13 @@ func (t *tool) listUsers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("users list", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	status := fs.String("status", "", "pending, approved, rejected or deactivated")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errUsage
+	}
+	switch domain.UserStatus(*status) {
+	case "", domain.StatusPending, domain.StatusApproved, domain.StatusRejected, domain.StatusDeactivated:
+	default:
+		return fmt.Errorf("--status: %q is not pending, approved, rejected or deactivated", *status)
 	}
 	if err := t.catchUp(ctx, "approval"); err != nil {
 		return err
