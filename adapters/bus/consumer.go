@@ -79,6 +79,11 @@ func (b *Bus) handleBatch(ctx context.Context, r ProjectionRunner, name string, 
 		return
 	}
 	if err := r.HandleBatch(ctx, name, from, to, events); err != nil {
+		if ctx.Err() != nil {
+			// Shutting down: the batch is redelivered to whoever runs next.
+			msg.Nack()
+			return
+		}
 		b.cfg.Metrics.busError("handle_batch")
 		b.log.Error("projection batch failed; will retry", "projection", name, "from", from.String(), "to", to.String(), "err", err)
 		sleep(ctx, b.cfg.RetryDelay)
