@@ -31,8 +31,12 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
+# Micro-benchmarks of the hot paths (append, tail, projection apply and
+# rebuild, bus codec, frame decode, fan-out), then a bounded chatbench
+# fanout through a freshly built chatd (TestSmoke prints its summary).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+	$(GO) test -count=1 -run '^TestSmoke$$' -v ./cmd/chatbench/
 
 clean:
 	rm -rf $(BIN)
