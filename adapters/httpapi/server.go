@@ -45,6 +45,8 @@ type Config struct {
 	// show the request's own write.
 	WaitTimeout    time.Duration
 	RequestMetrics *Metrics // optional
+	// Audit serves /api/audit/*; nil leaves those endpoints out.
+	Audit Audit
 }
 
 func (c *Config) setDefaults() {
@@ -122,6 +124,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/rooms/{id}/messages", s.authed(s.listMessages))
 	s.mux.HandleFunc("POST /api/rooms/{id}/messages", s.authed(s.postMessage))
 	s.mux.HandleFunc("GET /api/search", s.authed(s.search))
+
+	s.auditRoutes()
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

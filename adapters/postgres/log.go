@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -125,3 +126,18 @@ func (db *DB) LogHead(ctx context.Context) (domain.Cursor, error) {
 
 // readTimeout bounds the dedicated connections' health checks.
 const readTimeout = 5 * time.Second
+
+// CursorAt returns the commit-order cursor of the event at position, so a
+// reader who knows only positions (the audit API) can resume after it. ok
+// is false when no event has that position.
+func (db *DB) CursorAt(ctx context.Context, position int64) (c domain.Cursor, ok bool, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT transaction_id::text::int8 FROM events WHERE position = $1`, position).Scan(&c.TxID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Cursor{}, false, nil
+	}
+	if err != nil {
+		return domain.Cursor{}, false, fmt.Errorf("cursor at position %d: %w", position, err)
+	}
+	c.Position = position
+	return c, true, nil
+}

@@ -120,3 +120,18 @@ func (db *DB) LogHead(ctx context.Context) (domain.Cursor, error) {
 	c.TxID = uint64(txID)
 	return c, nil
 }
+
+// CursorAt returns the cursor of the event at position; ok is false when no
+// event has it. Positions are in commit order here, so the cursor's
+// transaction id only keeps the shape both stores share.
+func (db *DB) CursorAt(ctx context.Context, position int64) (c domain.Cursor, ok bool, err error) {
+	err = db.read.QueryRowContext(ctx, `SELECT transaction_id FROM events WHERE position = ?`, position).Scan(&c.TxID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Cursor{}, false, nil
+	}
+	if err != nil {
+		return domain.Cursor{}, false, fmt.Errorf("cursor at position %d: %w", position, err)
+	}
+	c.Position = position
+	return c, true, nil
+}

@@ -146,6 +146,7 @@ func (m *Main) newAPI() (http.Handler, error) {
 		Web:            web.Handler(),
 		Metrics:        m.metricsHandler(),
 		RequestMetrics: httpapi.NewMetrics(m.registry),
+		Audit:          m.platform.Audit(),
 		PublicURL:      m.cfg.PublicURL, AllowedOrigins: m.cfg.AllowedOrigins, TrustProxy: m.cfg.TrustProxy,
 		SessionTTL: m.cfg.SessionTTL, Node: m.cfg.NodeID, Logger: m.log,
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chatlog/chat/adapters/httpapi"
 	"github.com/chatlog/chat/adapters/lease"
 	"github.com/chatlog/chat/adapters/ws"
+	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,6 +34,7 @@ type DB interface {
 	ws.History
 	lease.Presence
 	Ping(ctx context.Context) error
+	CursorAt(ctx context.Context, position int64) (c domain.Cursor, ok bool, err error)
 }
 
 // Options says which store to open.
