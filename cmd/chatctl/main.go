@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/chatlog/chat/cmd/internal/platform"
@@ -26,6 +27,14 @@ commands:
   users create NAME [--roles admin,auditor]   create an approved account (password from CHAT_PASSWORD or stdin)
   users approve|reject|deactivate NAME    change an account's status
   users grant NAME ROLE                   grant admin or auditor
+  events export [--after POS] [--stream S] [--since T] [--until T]
+                                          the log as JSON Lines, hashes included
+  events tail [-f] [filters]              the log in commit order; -f follows it
+  verify [--file EXPORT]                  recompute every hash chain (exit 0 only when intact);
+                                          --file checks an export offline, no database needed
+  replay room ID [--at TIME] [--json]     a room as it was at TIME, from the log alone
+  projections status                      version, checkpoint, lag and state of each projection
+  projections rebuild NAME                rebuild NAME beside the serving version, then switch
 `
 
 // errUsage marks a command line that does not parse; main prints usage.
@@ -60,6 +69,10 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		return errUsage
 	}
+	rest := fs.Args()
+	if offlineVerify(rest) {
+		return (&tool{in: in, out: out}).verify(ctx, rest[1:])
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	p, err := platform.Open(ctx, platform.Options{DatabaseURL: *dbURL, DataDir: *dataDir, Logger: logger})
 	if err != nil {
@@ -67,15 +80,36 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}
 	defer p.Close()
 	t := &tool{p: p, log: logger, in: in, out: out}
-	rest := fs.Args()
 	switch rest[0] {
 	case "migrate":
 		fmt.Fprintln(out, "migrations applied")
 		return nil
 	case "users":
 		return t.users(ctx, rest[1:])
+	case "events":
+		return t.events(ctx, rest[1:])
+	case "verify":
+		return t.verify(ctx, rest[1:])
+	case "replay":
+		return t.replay(ctx, rest[1:])
+	case "projections":
+		return t.projections(ctx, rest[1:])
 	}
 	return errUsage
+}
+
+// offlineVerify reports whether args verify an export file, which needs no
+// store: an auditor can check a copy on a machine without the database.
+func offlineVerify(args []string) bool {
+	if args[0] != "verify" {
+		return false
+	}
+	for _, a := range args[1:] {
+		if a == "--file" || a == "-file" || strings.HasPrefix(a, "--file=") || strings.HasPrefix(a, "-file=") {
+			return true
+		}
+	}
+	return false
 }
 
 func envOr(key, def string) string {

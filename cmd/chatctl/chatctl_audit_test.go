@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatlog/chat/cmd/internal/platform"
+	"github.com/chatlog/chat/domain"
+	"github.com/chatlog/chat/projections"
+	"github.com/google/uuid"
+)
+
+// history is a room's story written straight through the store: bob joins,
+// ada posts, then (after the moment `before`) ada edits and bob leaves.
+type history struct {
+	room, message uuid.UUID
+	before        time.Time
+	events        int
+}
+
+func writeHistory(t *testing.T, s ctlStore) history {
+	t.Helper()
+	ctx := context.Background()
+	o := platform.Options{}
+	if s.flags[0] == "--data-dir" {
+		o.DataDir = s.flags[1]
+	} else {
+		o.DatabaseURL = s.flags[1]
+	}
+	p, err := platform.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ada, bob := uuid.New(), uuid.New()
+	h := history{room: uuid.New(), message: uuid.New()}
+	run := func(cmds ...domain.Command) {
+		t.Helper()
+		for _, cmd := range cmds {
+			events, err := p.Store.Execute(ctx, cmd, domain.Metadata{ActorID: ada.String(), ActorName: "ada"})
+			if err != nil {
+				t.Fatalf("%T: %v", cmd, err)
+			}
+			h.events += len(events)
+		}
+	}
+	run(domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")},
+		domain.RegisterUser{UserID: bob, Username: "bob", PasswordHash: []byte("y")},
+		domain.ChangeStatus{By: &ada, UserID: bob, To: domain.Approve},
+		domain.CreateRoom{By: ada, RoomID: h.room, Name: "general", Kind: domain.RoomPublic},
+		domain.JoinRoom{By: bob, RoomID: h.room},
+		domain.PostMessage{By: ada, RoomID: h.room, MessageID: h.message, ClientID: uuid.New(), Body: "first draft"})
+	// Recorded times have millisecond precision: keep the moment clear of both.
+	time.Sleep(5 * time.Millisecond)
+	h.before = time.Now().UTC()
+	time.Sleep(5 * time.Millisecond)
+	run(domain.EditMessage{By: ada, RoomID: h.room, MessageID: h.message, Body: "final text"},
+		domain.LeaveRoom{By: bob, RoomID: h.room})
+	return h
+}
+
+func TestReplayRoomAtAMoment(t *testing.T) {
+	eachStore(t, func(t *testing.T, s ctlStore) {
+		h := writeHistory(t, s)
+		var then, now projections.RoomSnapshot
+		out := s.mustCtl(t, "", "replay", "room", h.room.String(), "--at", h.before.Format(time.RFC3339Nano), "--json")
+		if err := json.Unmarshal([]byte(out), &then); err != nil {
+			t.Fatalf("replay --json: %v\n%s", err, out)
+		}
+		if then.Name != "general" || len(then.Members) != 2 || len(then.Messages) != 1 || then.Messages[0].Body != "first draft" {
+			t.Errorf("room before the edit = %+v; want ada and bob, the first draft", then)
+		}
+		if err := json.Unmarshal([]byte(s.mustCtl(t, "", "replay", "room", h.room.String(), "--json")), &now); err != nil {
+			t.Fatal(err)
+		}
+		if len(now.Members) != 1 || now.Members[0].Username != "ada" || now.Messages[0].Body != "final text" {
+			t.Errorf("room now = %+v; want ada alone, the final text", now)
+		}
+		text := s.mustCtl(t, "", "replay", "room", h.room.String(), "--at", h.before.Format(time.RFC3339Nano))
+		if !strings.Contains(text, "first draft") || !strings.Contains(text, "bob") {
+			t.Errorf("text replay lacks the draft or bob:\n%s", text)
+		}
+		if _, err := s.ctl(t, "", "replay", "room", h.room.String(), "--at", "2001-01-01T00:00:00Z"); domain.ErrorCode(err) != domain.CodeNotFound {
+			t.Errorf("replay before the room existed: %v, want not found", err)
+		}
+	})
+}
+
+func TestExportVerifyRoundTrip(t *testing.T) {
+	eachStore(t, func(t *testing.T, s ctlStore) {
+		h := writeHistory(t, s)
+		export := s.mustCtl(t, "", "events", "export")
+		lines := strings.Split(strings.TrimSpace(export), "\n")
+		if len(lines) != h.events {
+			t.Fatalf("export has %d lines, the store recorded %d events", len(lines), h.events)
+		}
+		file := filepath.Join(t.TempDir(), "export.jsonl")
+		if err := os.WriteFile(file, []byte(export), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Offline: no store flags at all.
+		var out strings.Builder
+		if err := run(context.Background(), []string{"verify", "--file", file}, strings.NewReader(""), &out); err != nil {
+			t.Fatalf("offline verify of a fresh export: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), "intact") {
+			t.Errorf("offline verify said:\n%s", out.String())
+		}
+		if got := s.mustCtl(t, "", "verify"); !strings.Contains(got, "intact") {
+			t.Errorf("online verify said:\n%s", got)
+		}
+
+		forged := strings.Replace(export, "final text", "forged text", 1)
+		if err := os.WriteFile(file, []byte(forged), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		err := run(context.Background(), []string{"verify", "--file", file}, strings.NewReader(""), &out)
+		if err == nil || !strings.Contains(out.String(), "room-"+h.room.String()) {
+			t.Errorf("a forged export verified: %v\n%s", err, out.String())
+		}
+
+		room := s.mustCtl(t, "", "events", "export", "--stream", "room-"+h.room.String())
+		if n := strings.Count(room, "\n"); n != 6 {
+			t.Errorf("room stream export has %d events, want 6 (created, two joins, post, edit, leave)", n)
+		}
+	})
+}
+
+func TestProjectionsStatusAndRebuild(t *testing.T) {
+	eachStore(t, func(t *testing.T, s ctlStore) {
+		writeHistory(t, s)
+		s.mustCtl(t, "", "users", "list") // catches the approval model up
+		rebuilt := s.mustCtl(t, "", "projections", "rebuild", "approval")
+		if !strings.Contains(rebuilt, "approval rebuilt and serving") {
+			t.Errorf("rebuild said:\n%s", rebuilt)
+		}
+		status := s.mustCtl(t, "", "projections", "status")
+		if !regexp.MustCompile(`(?m)^approval +2 +\S+ +0 +[0-9.]+ +live$`).MatchString(status) {
+			t.Errorf("status after the rebuild does not show approval v2:\n%s", status)
+		}
+		if list := s.mustCtl(t, "", "users", "list"); !strings.Contains(list, "ada") || !strings.Contains(list, "bob") {
+			t.Errorf("users after the rebuild:\n%s", list)
+		}
+	})
+}
