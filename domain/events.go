@@ -121,9 +121,12 @@ type (
 	}
 	// LogSealed commits to every stream head at one moment (a Merkle tree
 	// head), so a verifier notices a stream that vanished or was rewound.
+	// The heads are those of every event up to UpTo in commit order,
+	// other seals excepted.
 	LogSealed struct {
 		Streams  int64  `json:"streams"`
 		TreeHash string `json:"tree_hash"` // lower-case hex
+		UpTo     Cursor `json:"up_to"`
 	}
 )
 

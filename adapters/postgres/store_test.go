@@ -63,6 +63,9 @@ func TestStoreContract(t *testing.T) {
 			tamper(t, b.(*DB), stream, version)
 		},
 		Mutate: func(b eventstore.Backend) (error, error, error) { return mutate(b.(*DB)) },
+		Cut: func(t *testing.T, b eventstore.Backend, stream string, from int64) {
+			cut(t, b.(*DB), stream, from)
+		},
 	})
 }
 
@@ -167,5 +170,29 @@ func TestSecretsStayOutOfTheLog(t *testing.T) {
 	}
 	if _, _, err := db.Credentials(ctx, "bob"); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Errorf("credentials of an unknown user: %v", err)
+	}
+}
+
+// cut deletes stream's events from version on with the triggers off, and
+// sets its head back, as a superuser hiding a conversation would.
+func cut(tb testing.TB, db *DB, stream string, from int64) {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+		tb.Fatalf("disable triggers: %v", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM events WHERE stream = $1 AND version >= $2`, stream, from); err != nil {
+		tb.Fatalf("cut %s from %d: %v", stream, from, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE streams SET version = $2 - 1 WHERE stream = $1`, stream, from); err != nil {
+		tb.Fatalf("rewind head of %s: %v", stream, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -18,6 +18,9 @@ func TestContract(t *testing.T) {
 			tamper(t, b.(*DB), stream, version)
 		},
 		Mutate:       func(b eventstore.Backend) (error, error, error) { return mutate(b.(*DB)) },
+		Cut: func(t *testing.T, b eventstore.Backend, stream string, from int64) {
+			cut(t, b.(*DB), stream, from)
+		},
 		SingleWriter: true,
 	})
 }
@@ -83,5 +86,31 @@ func TestTamperIsDetected(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s of the log succeeded after tampering restored the trigger", name)
 		}
+	}
+}
+
+// cut deletes stream's events from version on, as someone holding the file
+// could, and sets its head back.
+func cut(tb testing.TB, db *DB, stream string, from int64) {
+	tb.Helper()
+	steps := []struct {
+		sql  string
+		args []any
+	}{
+		{`DROP TRIGGER events_no_delete`, nil},
+		{`DELETE FROM events WHERE stream = ? AND version >= ?`, []any{stream, from}},
+		{`UPDATE streams SET version = ? - 1 WHERE stream = ?`, []any{from, stream}},
+		{`CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are immutable'); END`, nil},
+	}
+	err := db.inWriteTx(context.Background(), func(tx *sql.Tx) error {
+		for _, st := range steps {
+			if _, err := tx.Exec(st.sql, st.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("cut %s from %d: %v", stream, from, err)
 	}
 }

@@ -31,6 +31,10 @@ type Harness struct {
 	// equivalent) of the log through the ordinary connection, returning
 	// each statement's error.
 	Mutate func(b eventstore.Backend) (update, del, truncate error)
+	// Cut deletes stream's events from version on, behind the log's
+	// protections: version 1 removes the stream, a later one rewinds it.
+	// Every hash chain left still holds; only a seal can tell.
+	Cut func(t *testing.T, b eventstore.Backend, stream string, fromVersion int64)
 	// SingleWriter is set for backends that run one write transaction at a
 	// time (Begin blocks while another is open).
 	SingleWriter bool
@@ -50,6 +54,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CommitSafeTailing", func(t *testing.T) { testCommitSafeTailing(t, h) })
 	t.Run("Immutable", func(t *testing.T) { testImmutable(t, h) })
 	t.Run("VerifyFindsTamper", func(t *testing.T) { testVerifyFindsTamper(t, h) })
+	t.Run("SealFindsRemovedStream", func(t *testing.T) { testSealFindsCut(t, h, 1) })
+	t.Run("SealFindsRewoundStream", func(t *testing.T) { testSealFindsCut(t, h, 3) })
 	t.Run("CloseDrains", func(t *testing.T) { testCloseDrains(t, h) })
 }
 
