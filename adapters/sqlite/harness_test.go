@@ -17,7 +17,7 @@ func TestContract(t *testing.T) {
 		Tamper: func(t *testing.T, b eventstore.Backend, stream string, version int64) {
 			tamper(t, b.(*DB), stream, version)
 		},
-		Mutate:       func(b eventstore.Backend) (error, error, error) { return mutate(b.(*DB)) },
+		Mutate: func(b eventstore.Backend) (error, error, error) { return mutate(b.(*DB)) },
 		Cut: func(t *testing.T, b eventstore.Backend, stream string, from int64) {
 			cut(t, b.(*DB), stream, from)
 		},
