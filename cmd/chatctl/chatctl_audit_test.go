@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatlog/chat/adapters/eventstore"
 	"github.com/chatlog/chat/cmd/internal/platform"
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
@@ -27,16 +28,7 @@ type history struct {
 func writeHistory(t *testing.T, s ctlStore) history {
 	t.Helper()
 	ctx := context.Background()
-	o := platform.Options{}
-	if s.flags[0] == "--data-dir" {
-		o.DataDir = s.flags[1]
-	} else {
-		o.DatabaseURL = s.flags[1]
-	}
-	p, err := platform.Open(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openStore(t, s)
 	defer p.Close()
 	ada, bob := uuid.New(), uuid.New()
 	h := history{room: uuid.New(), message: uuid.New()}
@@ -149,4 +141,61 @@ func TestProjectionsStatusAndRebuild(t *testing.T) {
 			t.Errorf("users after the rebuild:\n%s", list)
 		}
 	})
+}
+
+// TestVerifySealedExport: a sealed log verifies with its seal, online and
+// from an export; an export with a stream's lines removed fails the seal.
+func TestVerifySealedExport(t *testing.T) {
+	eachStore(t, func(t *testing.T, s ctlStore) {
+		h := writeHistory(t, s)
+		sealLog(t, s)
+		if got := s.mustCtl(t, "", "verify"); !strings.Contains(got, "seal: #1 over") || !strings.Contains(got, "intact") {
+			t.Errorf("online verify of a sealed log:\n%s", got)
+		}
+		export := s.mustCtl(t, "", "events", "export")
+		var kept []string
+		for _, line := range strings.Split(strings.TrimSpace(export), "\n") {
+			if !strings.Contains(line, `"stream":"room-`+h.room.String()+`"`) {
+				kept = append(kept, line)
+			}
+		}
+		file := filepath.Join(t.TempDir(), "export.jsonl")
+		for name, content := range map[string]string{"whole": export, "without the room": strings.Join(kept, "\n") + "\n"} {
+			if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			err := run(context.Background(), []string{"verify", "--file", file}, strings.NewReader(""), &out)
+			if whole := name == "whole"; (err == nil) != whole {
+				t.Errorf("offline verify of the %s export: %v\n%s", name, err, out.String())
+			}
+		}
+	})
+}
+
+// sealLog appends a seal through the store, as chatd's sealer does.
+func sealLog(t *testing.T, s ctlStore) {
+	t.Helper()
+	ctx := context.Background()
+	p := openStore(t, s)
+	defer p.Close()
+	if seal, err := (&eventstore.Sealer{Store: p.Store, Reader: p.DB}).Seal(ctx); err != nil || seal == nil {
+		t.Fatalf("seal: %+v, %v", seal, err)
+	}
+}
+
+// openStore opens the store chatctl's flags name, as chatd would.
+func openStore(t *testing.T, s ctlStore) *platform.Platform {
+	t.Helper()
+	o := platform.Options{}
+	if s.flags[0] == "--data-dir" {
+		o.DataDir = s.flags[1]
+	} else {
+		o.DatabaseURL = s.flags[1]
+	}
+	p, err := platform.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatlog/chat/adapters/sqlite"
 	"github.com/jackc/pgx/v5"
@@ -137,5 +138,77 @@ func tamperRow(t *testing.T, d deployment, stream string, version int64) {
 	}
 	if _, err := conn.Exec(ctx, "UPDATE events SET data = $1 WHERE stream = $2 AND version = $3", forged, stream, version); err != nil {
 		t.Fatalf("tamper: %v", err)
+	}
+}
+
+// TestSealCatchesDeletedStream: the node seals the log on its own; after
+// a superuser deletes a whole room (every remaining chain still holds),
+// /api/audit/verify blames the seal.
+func TestSealCatchesDeletedStream(t *testing.T) {
+	eachMode(t, func(t *testing.T, d deployment) {
+		n := d.start(t, func(c *Config) { c.SealInterval = 50 * time.Millisecond })
+		admin := n.admin()
+		room := n.must(http.StatusCreated, "POST", "/api/rooms", admin, map[string]string{"name": "secret", "kind": "private"})
+		roomID := room.Body["room"].(map[string]any)["id"].(string)
+		post(t, n, admin, roomID, "something to hide")
+		head := auditPage(t, n, admin, "limit=1").Body["head"].(float64)
+
+		deadline := time.Now().Add(10 * time.Second)
+		for !sealedPast(t, n, admin, head) {
+			if time.Now().After(deadline) {
+				t.Fatal("no seal covers the room after 10 s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if rep := n.must(http.StatusOK, "GET", "/api/audit/verify", admin, nil).Body; rep["ok"] != true {
+			t.Fatalf("sealed intact log verified as %v", rep)
+		}
+		cutStream(t, d, "room-"+roomID)
+		rep := n.must(http.StatusOK, "GET", "/api/audit/verify", admin, nil).Body
+		bad, _ := rep["first_bad"].(map[string]any)
+		if rep["ok"] != false || bad["stream"] != "seals" {
+			t.Fatalf("after deleting the room verify said %v; want the seal blamed", rep)
+		}
+	})
+}
+
+// sealedPast reports whether a seal covers the log up to position.
+func sealedPast(t *testing.T, n *node, token string, position float64) bool {
+	for _, e := range auditPage(t, n, token, "stream=seals&limit=5000").Body["events"].([]any) {
+		upTo := e.(map[string]any)["data"].(map[string]any)["up_to"].(map[string]any)
+		if upTo["pos"].(float64) >= position {
+			return true
+		}
+	}
+	return false
+}
+
+// cutStream deletes a whole stream behind the log's protections.
+func cutStream(t *testing.T, d deployment, stream string) {
+	t.Helper()
+	ctx := context.Background()
+	if d.databaseURL == "" {
+		db, err := sql.Open("sqlite", filepath.Join(d.dataDir, sqlite.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range []string{"DROP TRIGGER events_no_delete", "DELETE FROM events WHERE stream = '" + stream + "'"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("cut: %s: %v", q, err)
+			}
+		}
+		return
+	}
+	conn, err := pgx.Connect(ctx, d.databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "DELETE FROM events WHERE stream = $1", stream); err != nil {
+		t.Fatalf("cut: %v", err)
 	}
 }

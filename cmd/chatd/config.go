@@ -30,6 +30,9 @@ type Config struct {
 	SessionTTL     time.Duration
 	MaxLag         time.Duration
 	LogLevel       string
+	// SealInterval is how often the log is sealed (LogSealed over every
+	// stream head).
+	SealInterval time.Duration
 	// PprofAddr serves net/http/pprof on a separate listener (never the
 	// public one); empty disables it.
 	PprofAddr string
@@ -70,6 +73,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", env("CHAT_TLS_KEY", ""), "TLS key file (CHAT_TLS_KEY)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("CHAT_TRUST_PROXY", "") == "true", "take client address and scheme from X-Forwarded-* (CHAT_TRUST_PROXY)")
 	ttl := fs.String("session-ttl", env("CHAT_SESSION_TTL", "720h"), "session lifetime (CHAT_SESSION_TTL)")
+	seal := fs.String("seal-interval", env("CHAT_SEAL_INTERVAL", "1m"), "how often to seal the log for auditors (CHAT_SEAL_INTERVAL)")
 	lag := fs.String("max-lag", env("CHAT_MAX_LAG", "10s"), "projection lag over which /readyz fails (CHAT_MAX_LAG)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("CHAT_PPROF_ADDR", ""), "serve /debug/pprof on this address, e.g. 127.0.0.1:6060 (CHAT_PPROF_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CHAT_LOG_LEVEL", "info"), "debug, info, warn or error (CHAT_LOG_LEVEL)")
@@ -79,6 +83,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	var err error
 	if c.SessionTTL, err = time.ParseDuration(*ttl); err != nil || c.SessionTTL <= 0 {
 		return c, fmt.Errorf("session-ttl: %q is not a positive duration", *ttl)
+	}
+	if c.SealInterval, err = time.ParseDuration(*seal); err != nil || c.SealInterval <= 0 {
+		return c, fmt.Errorf("seal-interval: %q is not a positive duration", *seal)
 	}
 	if c.MaxLag, err = time.ParseDuration(*lag); err != nil || c.MaxLag <= 0 {
 		return c, fmt.Errorf("max-lag: %q is not a positive duration", *lag)

@@ -54,6 +54,7 @@ func (m *Main) startBus(ctx context.Context) (*busParts, error) {
 			return bp, err
 		}
 		m.goRun("relay", func() error { return ignoreCanceled(relay.Run(m.runCtx)) })
+		m.goRun("sealer", func() error { return m.runSealer(m.cfg.SealInterval) })
 	}
 	if m.cfg.Has(RoleGateway) || m.platform.Embedded {
 		if err := m.startGateway(ctx, bp); err != nil {
