@@ -10,7 +10,6 @@ import (
 	"github.com/chatlog/chat/projections"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Session is a log-in as the sessions table keeps it. Its fields match
@@ -60,18 +59,9 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (Session, err
 // read; the read then fails with undefined_table and is retried on the new
 // version.
 func (db *DB) readServing(ctx context.Context, name string, fn func(version int) error) error {
-	for attempt := 0; ; attempt++ {
-		version, err := servingVersion(ctx, db.pool, name, "")
-		if err != nil {
-			return err
-		}
-		err = fn(version)
-		var pgErr *pgconn.PgError
-		if attempt < 3 && errors.As(err, &pgErr) && pgErr.Code == "42P01" {
-			continue
-		}
-		return err
-	}
+	return db.retryStale(ctx, []string{name}, func(versions map[string]int) error {
+		return fn(versions[name])
+	})
 }
 
 // User returns a user of the approval read model, or CodeNotFound.

@@ -68,6 +68,7 @@ type DB struct {
 	connCfg *pgx.ConnConfig // for the dedicated LISTEN and leadership connections
 	log     *slog.Logger
 	waits   *waiters
+	serving servingCache // serving versions of the read models
 }
 
 // Open connects, applies the migrations and returns the store.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/chatlog/chat/projections"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // readAcross runs fn with query rewritten for the serving versions of the
@@ -19,34 +17,15 @@ import (
 // An Activate may drop a version's tables between the look-up and the read;
 // the read then fails with undefined_table and is retried.
 func (db *DB) readAcross(ctx context.Context, query string, names []string, fn func(q string) error) error {
-	for attempt := 0; ; attempt++ {
-		rows, err := db.pool.Query(ctx, `SELECT name, serving_version FROM projections WHERE name = ANY($1)`, names)
-		if err != nil {
-			return fmt.Errorf("serving versions: %w", err)
-		}
-		versions := map[string]int{}
-		var name string
-		var v int
-		if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error { versions[name] = v; return nil }); err != nil {
-			return fmt.Errorf("serving versions: %w", err)
-		}
+	return db.retryStale(ctx, names, func(versions map[string]int) error {
 		q := query
 		for _, n := range names {
-			v, ok := versions[n]
-			if !ok {
-				return fmt.Errorf("projection %s: %w", n, projections.ErrNoProjection)
-			}
 			for _, base := range readModels[n].tables {
-				q = strings.ReplaceAll(q, "{"+base+"}", fmt.Sprintf("%s_v%d", base, v))
+				q = strings.ReplaceAll(q, "{"+base+"}", fmt.Sprintf("%s_v%d", base, versions[n]))
 			}
 		}
-		err = fn(q)
-		var pgErr *pgconn.PgError
-		if attempt < 3 && errors.As(err, &pgErr) && pgErr.Code == "42P01" {
-			continue
-		}
-		return err
-	}
+		return fn(q)
+	})
 }
 
 // roomsQuery lists rooms as user $1 sees them; extra narrows the rows.

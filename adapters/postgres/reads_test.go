@@ -24,12 +24,15 @@ func TestReadModelsOverTheStore(t *testing.T) {
 	post := func(id uuid.UUID, body string) domain.Command {
 		return domain.PostMessage{By: ada, RoomID: room, MessageID: id, ClientID: uuid.New(), Body: body}
 	}
+	var last domain.Cursor
 	run := func(cmds ...domain.Command) {
 		t.Helper()
 		for _, cmd := range cmds {
-			if _, err := s.Execute(ctx, cmd, domain.Metadata{}); err != nil {
+			events, err := s.Execute(ctx, cmd, domain.Metadata{})
+			if err != nil {
 				t.Fatalf("%T: %v", cmd, err)
 			}
+			last = events[len(events)-1].Cursor()
 		}
 	}
 	run(domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")},
@@ -58,10 +61,7 @@ func TestReadModelsOverTheStore(t *testing.T) {
 	if err := r.Start(ctx); err != nil {
 		t.Fatalf("start runner: %v", err)
 	}
-	head, err := db.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	head := headAt(t, db, last)
 	for _, name := range []string{"approval", "rooms", "history", "presence", "read_markers"} {
 		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := db.WaitFor(waitCtx, name, head); err != nil {

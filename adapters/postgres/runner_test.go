@@ -21,6 +21,7 @@ func TestRunnerOverTheStore(t *testing.T) {
 	db := mustOpen(t)
 	s := storetest.NewStore(t, db)
 	ada, bob, room := uuid.New(), uuid.New(), uuid.New()
+	var last domain.Cursor
 	for _, cmd := range []domain.Command{
 		domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")}, // first: admin, approved
 		domain.RegisterUser{UserID: bob, Username: "bob", PasswordHash: []byte("y")},
@@ -28,9 +29,11 @@ func TestRunnerOverTheStore(t *testing.T) {
 		domain.CreateRoom{By: ada, RoomID: room, Name: "general", Kind: domain.RoomPublic},
 		domain.JoinRoom{By: bob, RoomID: room},
 	} {
-		if _, err := s.Execute(ctx, cmd, domain.Metadata{}); err != nil {
+		events, err := s.Execute(ctx, cmd, domain.Metadata{})
+		if err != nil {
 			t.Fatalf("%T: %v", cmd, err)
 		}
+		last = events[len(events)-1].Cursor()
 	}
 
 	p := db.Projections()
@@ -44,10 +47,7 @@ func TestRunnerOverTheStore(t *testing.T) {
 	if err := r.Start(ctx); err != nil {
 		t.Fatalf("start runner: %v", err)
 	}
-	head, err := db.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	head := headAt(t, db, last)
 	for _, name := range []string{"approval", "rooms"} {
 		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := db.WaitFor(waitCtx, name, head); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/chatlog/chat/adapters/eventstore"
 	"github.com/chatlog/chat/adapters/eventstore/storetest"
@@ -194,5 +195,26 @@ func cut(tb testing.TB, db *DB, stream string, from int64) {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// headAt waits until the log head reaches want. The head is commit-safe:
+// it stops below any transaction still open in the cluster, in any
+// database, so tests sharing the server with others may see it lag.
+func headAt(tb testing.TB, db *DB, want domain.Cursor) domain.Cursor {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := db.LogHead(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !c.Less(want) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("log head stuck at %v, want %v", c, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
