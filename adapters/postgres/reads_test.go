@@ -130,6 +130,15 @@ func TestReadModelsOverTheStore(t *testing.T) {
 	if nodes, err := db.OnlineNodes(ctx); err != nil || len(nodes) != 1 || nodes[0] != "n1" {
 		t.Errorf("online nodes = %v, %v; want [n1]", nodes, err)
 	}
+	if head, member, err := db.Membership(ctx, room, bob); err != nil || !member || head < 6 {
+		t.Errorf("bob in general: head %d, member %v, %v", head, member, err)
+	}
+	if _, member, err := db.Membership(ctx, quiet, bob); err != nil || member {
+		t.Errorf("bob in quiet: member %v, %v; want not a member", member, err)
+	}
+	if _, _, err := db.Membership(ctx, uuid.New(), bob); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("unknown room: %v, want not found", err)
+	}
 }
 
 func TestPresenceAcrossNodes(t *testing.T) {

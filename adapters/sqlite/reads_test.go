@@ -177,6 +177,15 @@ func checkPresence(t *testing.T, f chatFixture) {
 	if nodes, err := f.db.OnlineNodes(ctx); err != nil || len(nodes) != 1 || nodes[0] != "n1" {
 		t.Errorf("online nodes = %v, %v; want [n1]", nodes, err)
 	}
+	if head, member, err := f.db.Membership(ctx, f.room, f.bob); err != nil || !member || head < 6 {
+		t.Errorf("bob in general: head %d, member %v, %v", head, member, err)
+	}
+	if _, member, err := f.db.Membership(ctx, f.quiet, f.bob); err != nil || member {
+		t.Errorf("bob in quiet: member %v, %v; want not a member", member, err)
+	}
+	if _, _, err := f.db.Membership(ctx, uuid.New(), f.bob); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("unknown room: %v, want not found", err)
+	}
 }
 
 func checkMessages(t *testing.T, f chatFixture) {

@@ -25,18 +25,36 @@ func RoomsFromReadModel(r RoomReader) Rooms { return readModelRooms{r} }
 
 type readModelRooms struct{ r RoomReader }
 
+// MembershipReader is the cheaper question a reader may answer instead of
+// Room: a reconnect storm asks it once per socket and room.
+type MembershipReader interface {
+	// Membership returns the room's head seq and whether user is a member;
+	// an unknown room is CodeNotFound.
+	Membership(ctx context.Context, room, user uuid.UUID) (head int64, member bool, err error)
+}
+
 func (m readModelRooms) Access(ctx context.Context, room, user uuid.UUID) (int64, error) {
+	if mr, ok := m.r.(MembershipReader); ok {
+		head, member, err := mr.Membership(ctx, room, user)
+		return accessOf(room, head, member, err)
+	}
 	rm, err := m.r.Room(ctx, room, user)
+	return accessOf(room, rm.Head, rm.Member, err)
+}
+
+// accessOf applies PROTOCOL.md's rules: unknown → not_found, not a member
+// (public rooms too) → forbidden.
+func accessOf(room uuid.UUID, head int64, member bool, err error) (int64, error) {
 	if err != nil {
 		if domain.ErrorCode(err) == domain.CodeNotFound {
 			return 0, domain.Errorf(domain.CodeNotFound, "room not found")
 		}
 		return 0, fmt.Errorf("room %s: %w", room, err)
 	}
-	if !rm.Member {
+	if !member {
 		return 0, domain.Errorf(domain.CodeForbidden, "not a member of this room")
 	}
-	return rm.Head, nil
+	return head, nil
 }
 
 func (m readModelRooms) RoomsOf(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {

@@ -1,0 +1,29 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/chatlog/chat/domain"
+	"github.com/google/uuid"
+)
+
+// Membership answers a socket's subscribe: the room's head seq and whether
+// user is a member, without Room's counts. An unknown room is CodeNotFound.
+func (db *DB) Membership(ctx context.Context, room, user uuid.UUID) (head int64, member bool, err error) {
+	err = db.readAcross(ctx, `SELECT r.head,
+			EXISTS (SELECT 1 FROM {room_members} m WHERE m.room = r.id AND m.user_id = ?2)
+		FROM {rooms} r WHERE r.id = ?1`, []string{"rooms"},
+		func(tx *sql.Tx, q string) error {
+			return tx.QueryRowContext(ctx, q, room.String(), user.String()).Scan(&head, &member)
+		})
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, domain.Errorf(domain.CodeNotFound, "no such room")
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("membership of %s in %s: %w", user, room, err)
+	}
+	return head, member, nil
+}
