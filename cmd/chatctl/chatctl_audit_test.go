@@ -32,6 +32,7 @@ func writeHistory(t *testing.T, s ctlStore) history {
 	defer p.Close()
 	ada, bob := uuid.New(), uuid.New()
 	h := history{room: uuid.New(), message: uuid.New()}
+	var last domain.Cursor
 	run := func(cmds ...domain.Command) {
 		t.Helper()
 		for _, cmd := range cmds {
@@ -40,6 +41,7 @@ func writeHistory(t *testing.T, s ctlStore) history {
 				t.Fatalf("%T: %v", cmd, err)
 			}
 			h.events += len(events)
+			last = events[len(events)-1].Cursor()
 		}
 	}
 	run(domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")},
@@ -54,7 +56,29 @@ func writeHistory(t *testing.T, s ctlStore) history {
 	time.Sleep(5 * time.Millisecond)
 	run(domain.EditMessage{By: ada, RoomID: h.room, MessageID: h.message, Body: "final text"},
 		domain.LeaveRoom{By: bob, RoomID: h.room})
+	settle(t, p, last)
 	return h
+}
+
+// settle waits until readers of the log in commit order see it up to c. In
+// PostgreSQL that head stops below any transaction still open anywhere in
+// the cluster (other tests' included), so it may lag the last append.
+func settle(t *testing.T, p *platform.Platform, c domain.Cursor) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		head, err := p.DB.LogHead(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !head.Less(c) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log head stuck at %v, want %v", head, c)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestReplayRoomAtAMoment(t *testing.T) {
@@ -179,9 +203,15 @@ func sealLog(t *testing.T, s ctlStore) {
 	ctx := context.Background()
 	p := openStore(t, s)
 	defer p.Close()
-	if seal, err := (&eventstore.Sealer{Store: p.Store, Reader: p.DB}).Seal(ctx); err != nil || seal == nil {
+	seal, err := (&eventstore.Sealer{Store: p.Store, Reader: p.DB}).Seal(ctx)
+	if err != nil || seal == nil {
 		t.Fatalf("seal: %+v, %v", seal, err)
 	}
+	seals, err := p.DB.ReadStream(ctx, domain.SealStream, 0, 100)
+	if err != nil || len(seals) == 0 {
+		t.Fatalf("read seals: %d, %v", len(seals), err)
+	}
+	settle(t, p, seals[len(seals)-1].Cursor())
 }
 
 // openStore opens the store chatctl's flags name, as chatd would.
