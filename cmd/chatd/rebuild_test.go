@@ -32,6 +32,7 @@ func TestRebuildUnderLoad(t *testing.T) {
 		for i := range 200 { // a log worth rebuilding
 			post(t, n, tokens[i%3], roomID, fmt.Sprintf("before %d", i))
 		}
+		old := messagesOnceServed(t, n, admin, roomID, 200) // as v1 serves them
 
 		stop := make(chan struct{})
 		var failures, posted atomic.Int64
@@ -55,9 +56,14 @@ func TestRebuildUnderLoad(t *testing.T) {
 			t.Fatalf("history serves v%d (%v) after the rebuild, want v2", serving, err)
 		}
 
-		live := allMessages(t, n, admin, roomID)
-		if want := 200 + int(posted.Load()); len(live) != want {
-			t.Errorf("rebuilt history holds %d messages, %d were acknowledged", len(live), want)
+		live := messagesOnceServed(t, n, admin, roomID, 200+int(posted.Load()))
+		if want := 200 + int(posted.Load()); len(live) != want || len(old) != 200 {
+			t.Fatalf("rebuilt history holds %d messages, %d were acknowledged (v1 served %d before)", len(live), want, len(old))
+		}
+		for i := range old { // row by row, the new version serves what the old one did
+			if string(live[i]) != string(old[i]) {
+				t.Fatalf("message %d differs:\nv1 %s\nv2 %s", i, old[i], live[i])
+			}
 		}
 		if err := n.m.bus.runner.Rebuild(ctx, "history", nil); err != nil {
 			t.Fatalf("quiet rebuild: %v", err)
@@ -72,6 +78,20 @@ func TestRebuildUnderLoad(t *testing.T) {
 			}
 		}
 	})
+}
+
+// messagesOnceServed polls a room's history until it serves want messages
+// (reads follow the log a moment behind the acks).
+func messagesOnceServed(t *testing.T, n *node, token, room string, want int) []json.RawMessage {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := allMessages(t, n, token, room)
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func post(t *testing.T, n *node, token, room, body string) {
