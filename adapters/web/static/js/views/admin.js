@@ -51,9 +51,10 @@ function row(u) {
     'tr',
     { 'data-user-id': u.id, 'data-username': u.username, 'data-status': u.status },
     h('td', {}, u.username, self ? ' (you)' : ''),
-    h('td', {}, u.status),
-    h('td', {}, (u.roles ?? []).join(', ') || '—'),
-    h('td', {}, u.created_at ? formatFull(u.created_at) : ''),
+    // data-label names the value where the header row is hidden (phones).
+    h('td', { 'data-label': 'Status' }, u.status),
+    h('td', { 'data-label': 'Roles' }, (u.roles ?? []).join(', ') || '—'),
+    h('td', { 'data-label': 'Registered' }, u.created_at ? formatFull(u.created_at) : ''),
     h(
       'td',
       { class: 'row-actions' },

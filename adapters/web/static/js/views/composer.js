@@ -82,10 +82,21 @@ function switchRoom() {
 
 // Grows with its content up to a limit, then scrolls. Setting style from
 // script is allowed by the CSP (only inline style attributes are not).
-function autosize() {
+// While the form is hidden there is nothing to measure (scrollHeight is 0):
+// the box keeps its natural one-row height until it is next typed in.
+export function autosize() {
   const box = $('composer');
+  if (!box.offsetParent) {
+    box.style.height = '';
+    box.style.overflowY = '';
+    return;
+  }
   box.style.height = 'auto';
-  box.style.height = `${Math.min(box.scrollHeight, MAX_HEIGHT_PX)}px`;
+  // border-box sizing: the height includes the borders scrollHeight leaves out.
+  const borders = box.offsetHeight - box.clientHeight;
+  const wanted = box.scrollHeight + borders;
+  box.style.height = `${Math.min(wanted, MAX_HEIGHT_PX)}px`;
+  box.style.overflowY = wanted > MAX_HEIGHT_PX ? 'auto' : 'hidden';
 }
 
 function drawTyping() {

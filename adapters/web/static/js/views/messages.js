@@ -264,10 +264,14 @@ function isAtBottom() {
   return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
 }
 
-// The first item at least partly visible, and where it sits on screen.
+// The first message or system line at least partly visible, and where it
+// sits on screen. Never a date separator: the one at the top keeps its key
+// while a page of the same day loads above the reader, so anchoring on it
+// would throw the reader back to the top of the new page.
 function captureAnchor() {
   const top = scroller().scrollTop;
   for (const el of list().children) {
+    if (el.classList.contains('day-separator')) continue;
     if (el.offsetTop + el.offsetHeight > top) return { el, offset: el.offsetTop - top };
   }
   return null;

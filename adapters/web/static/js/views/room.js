@@ -5,6 +5,7 @@
 import { store, roomLabel } from '../store.js';
 import { $, h, batched } from '../dom.js';
 import { addMember, joinRoom, leaveRoom } from '../actions.js';
+import { autosize } from './composer.js';
 
 const KIND_NAMES = { public: 'Public room', private: 'Private room', direct: 'Direct messages' };
 
@@ -49,6 +50,8 @@ function drawRoom() {
   $('add-member').hidden = !room.member || room.kind !== 'private';
   $('composer-form').hidden = !room.member;
   $('message-scroll').hidden = !room.member;
+  // Measurable only now that it shows (a draft may wait in it).
+  if (room.member) autosize();
 }
 
 function openAddMember() {

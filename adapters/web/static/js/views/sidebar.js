@@ -60,15 +60,18 @@ function drawAll() {
 function drawRooms() {
   const active = store.route.page === 'chat' ? store.route.roomId : null;
   const rooms = [...store.rooms.values()].sort(compareRooms);
+  // Keyed and valued by id, redrawn only when the stamp (what the item
+  // shows) changes: every refresh of the list brings new room objects, and
+  // re-creating the links then would drop a click whose press and release
+  // straddle the refresh, and the focus of a keyboard user.
   reconcile(
     $('room-list'),
     rooms.map((r) => ({
       key: r.id,
-      value: r,
-      // Rooms are updated in place, so the stamp says what a redraw needs.
-      stamp: [roomLabel(r), r.kind, r.member, r.unread, r.id === active].join('|'),
+      value: r.id,
+      stamp: [roomLabel(r), r.kind, r.member, r.member ? r.unread || 0 : 0, r.id === active].join('|'),
     })),
-    (r) => roomItem(r, r.id === active),
+    (id) => roomItem(store.rooms.get(id), id === active),
   );
 }
 
@@ -104,10 +107,11 @@ function drawPeople() {
   const people = [...store.users.values()]
     .filter((u) => u.id !== me)
     .sort((a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username));
+  // By id, like the rooms: a refresh of the list must not re-create them.
   reconcile(
     $('people-list'),
-    people.map((u) => ({ key: u.id, value: u, stamp: `${u.username}|${u.online}` })),
-    personItem,
+    people.map((u) => ({ key: u.id, value: u.id, stamp: `${u.username}|${Boolean(u.online)}` })),
+    (id) => personItem(store.users.get(id)),
   );
 }
 
