@@ -34,11 +34,7 @@ func (b *Bus) RunProjections(ctx context.Context, r ProjectionRunner, names []st
 	}
 	var wg sync.WaitGroup
 	for _, name := range names {
-		wg.Go(func() {
-			b.consume(ctx, TopicEvents, b.cfg.Prefix+"proj-"+name,
-				func() { b.catchUp(ctx, r, name) },
-				func(msg *message.Message) { b.handleBatch(ctx, r, name, msg) })
-		})
+		wg.Go(func() { b.runProjection(ctx, r, name) })
 	}
 	wg.Go(func() {
 		t := time.NewTicker(catchUpEvery)
@@ -60,17 +56,48 @@ func (b *Bus) RunProjections(ctx context.Context, r ProjectionRunner, names []st
 	wg.Wait()
 }
 
+// Bounds of the batches waiting for one projection on this node.
+const (
+	queuedBatches = 64   // decoded messages taken from the stream ahead of the runner
+	mergedEvents  = 1024 // most events handed to the runner at once
+)
+
+// pendingBatch is a decoded chat.events message waiting for the runner.
+type pendingBatch struct {
+	from, to domain.Cursor
+	events   []domain.Event
+}
+
+// runProjection feeds one projection. The stream is read ahead into a
+// small queue and each message is acked once queued: Watermill hands out
+// one message at a time and the next only after the ack, so acking after
+// applying would cost the runner one transaction per relay batch, and
+// under load (a few events per batch) the projection, and every socket
+// waiting on it, falls further behind. The queued batches that follow one
+// another are applied as one. Acking early loses nothing: the log is the
+// truth, and a batch acked but never applied (a crash, a failed apply) is
+// healed from the log by the next batch, or by the catch-up at the next
+// subscription or tick.
+func (b *Bus) runProjection(ctx context.Context, r ProjectionRunner, name string) {
+	queue := make(chan pendingBatch, queuedBatches)
+	var wg sync.WaitGroup
+	wg.Go(func() { b.applyQueued(ctx, r, name, queue) })
+	b.consume(ctx, TopicEvents, b.cfg.Prefix+"proj-"+name,
+		func() { b.catchUp(ctx, r, name) },
+		func(msg *message.Message) { b.enqueueBatch(ctx, name, msg, queue) })
+	wg.Wait()
+}
+
 func (b *Bus) catchUp(ctx context.Context, r ProjectionRunner, name string) {
 	if err := r.CatchUp(ctx, name); err != nil && ctx.Err() == nil {
 		b.log.Error("projection catch-up", "projection", name, "err", err)
 	}
 }
 
-// handleBatch applies one events message. A message that cannot be decoded
-// is logged and acked (the runner heals the gap from the log with the next
-// batch or catch-up); a batch that fails to apply is redelivered after
-// RetryDelay.
-func (b *Bus) handleBatch(ctx context.Context, r ProjectionRunner, name string, msg *message.Message) {
+// enqueueBatch decodes one events message, queues it and acks it. A
+// message that cannot be decoded is logged and acked (the runner heals the
+// gap from the log with the next batch or catch-up).
+func (b *Bus) enqueueBatch(ctx context.Context, name string, msg *message.Message, queue chan<- pendingBatch) {
 	from, to, events, err := decodeBatchMessage(msg)
 	if err != nil {
 		b.cfg.Metrics.badEntry()
@@ -78,19 +105,58 @@ func (b *Bus) handleBatch(ctx context.Context, r ProjectionRunner, name string, 
 		msg.Ack()
 		return
 	}
-	if err := r.HandleBatch(ctx, name, from, to, events); err != nil {
-		if ctx.Err() != nil {
-			// Shutting down: the batch is redelivered to whoever runs next.
-			msg.Nack()
-			return
+	select {
+	case queue <- pendingBatch{from: from, to: to, events: events}:
+		msg.Ack()
+	case <-ctx.Done():
+		msg.Nack() // shutting down: whoever runs next gets it
+	}
+}
+
+// applyQueued hands the queued batches to the runner until ctx ends,
+// merging those that follow one another into one call.
+func (b *Bus) applyQueued(ctx context.Context, r ProjectionRunner, name string, queue <-chan pendingBatch) {
+	var next *pendingBatch
+	for {
+		var cur pendingBatch
+		if next != nil {
+			cur, next = *next, nil
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case cur = <-queue:
+			}
 		}
-		b.cfg.Metrics.busError("handle_batch")
-		b.log.Error("projection batch failed; will retry", "projection", name, "from", from.String(), "to", to.String(), "err", err)
-		sleep(ctx, b.cfg.RetryDelay)
-		msg.Nack()
+	merge:
+		for len(cur.events) < mergedEvents {
+			select {
+			case more := <-queue:
+				if more.from != cur.to {
+					next = &more // not consecutive: its own call, next
+					break merge
+				}
+				cur.to, cur.events = more.to, append(cur.events[:len(cur.events):len(cur.events)], more.events...)
+			default:
+				break merge
+			}
+		}
+		b.handleBatch(ctx, r, name, cur)
+	}
+}
+
+// handleBatch applies one (merged) batch. A failure is retried from the
+// log after RetryDelay: the messages are acked already.
+func (b *Bus) handleBatch(ctx context.Context, r ProjectionRunner, name string, pb pendingBatch) {
+	err := r.HandleBatch(ctx, name, pb.from, pb.to, pb.events)
+	if err == nil || ctx.Err() != nil {
 		return
 	}
-	msg.Ack()
+	b.cfg.Metrics.busError("handle_batch")
+	b.log.Error("projection batch failed; will catch up from the log", "projection", name,
+		"from", pb.from.String(), "to", pb.to.String(), "err", err)
+	sleep(ctx, b.cfg.RetryDelay)
+	b.catchUp(ctx, r, name)
 }
 
 func decodeBatchMessage(msg *message.Message) (from, to domain.Cursor, events []domain.Event, err error) {
