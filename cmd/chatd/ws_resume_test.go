@@ -129,8 +129,10 @@ func TestWSResumeAfterRestart(t *testing.T) {
 			t.Fatalf("room head %d after the restart, want %d", final, 3+30+5)
 		}
 		watcher = n2.ws(admin)
-		if head := wsSeq(watcher.subscribe(room, wsPtr(last))); head != final {
-			t.Errorf("subscribed head %d, want %d", head, final)
+		// head comes from the rooms read model, which may lag the log by a
+		// moment; the events themselves must all come, replayed or live.
+		if head := wsSeq(watcher.subscribe(room, wsPtr(last))); head < last || head > final {
+			t.Errorf("subscribed head %d, want between %d and %d", head, last, final)
 		}
 		wsReadRun(t, watcher, room, &last, final, 0)
 		watcher.sync()
