@@ -98,20 +98,43 @@ func (c *conn) runCommand(r *request) {
 	case ftRead:
 		cmd = domain.MoveReadMarker{By: c.user.ID, RoomID: r.room, Seq: r.seq}
 	}
-	events, err := c.g.cfg.Commands.Execute(ctx, cmd, c.meta(r))
-	if err != nil {
-		c.replyError(r, err)
-		return
-	}
 	if r.typ == ftRead {
+		if _, err := c.g.cfg.Commands.Execute(ctx, cmd, c.meta(r)); err != nil {
+			c.replyError(r, err)
+		}
 		return // the read frame comes back through the bus
 	}
-	frame, err := ackFrame(r, events)
+	s := c.holdForAck(r.room)
+	events, err := c.g.cfg.Commands.Execute(ctx, cmd, c.meta(r))
+	var frame []byte
+	if err == nil {
+		frame, err = ackFrame(r, events)
+	}
 	if err != nil {
 		c.replyError(r, err)
-		return
+		frame = nil
 	}
-	c.push(frame)
+	c.mu.Lock()
+	if frame != nil {
+		c.pushLocked(frame)
+	}
+	if s != nil {
+		s.acking--
+		s.releaseLocked()
+	}
+	c.mu.Unlock()
+}
+
+// holdForAck makes the socket's subscription to room (if any) hold live
+// frames until the command's ack is queued; it returns that subscription.
+func (c *conn) holdForAck(room uuid.UUID) *sub {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.subs[room]
+	if s != nil {
+		s.acking++
+	}
+	return s
 }
 
 func (c *conn) meta(r *request) domain.Metadata {

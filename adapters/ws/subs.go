@@ -35,6 +35,11 @@ type sub struct {
 	removed bool
 	last    int64
 	pending []pendingFrame
+	// acking counts this socket's send, edit and delete commands on the
+	// room still waiting for their ack. Live frames are held meanwhile, so
+	// the sender sees its ack before the event it caused (PROTOCOL.md:
+	// "The message then arrives as an event frame").
+	acking int
 }
 
 // pendingFrame is a frame held back during a replay or heal; seq 0 marks a
@@ -92,7 +97,7 @@ func (s *sub) offerLocked(seq int64, frame []byte) {
 	if s.c.closing {
 		return
 	}
-	if !s.live || s.healing {
+	if !s.live || s.healing || s.acking > 0 {
 		s.holdLocked(seq, frame)
 		return
 	}
@@ -118,6 +123,14 @@ func (s *sub) holdLocked(seq int64, frame []byte) {
 		return
 	}
 	s.pending = append(s.pending, pendingFrame{seq, frame})
+}
+
+// releaseLocked offers the frames held while acks were pending, unless a
+// replay or heal still holds them.
+func (s *sub) releaseLocked() {
+	if s.live && !s.healing && !s.removed && s.acking == 0 && len(s.pending) > 0 {
+		s.goLiveLocked()
+	}
 }
 
 // goLiveLocked ends a replay or heal: held frames are offered again, in
