@@ -132,22 +132,32 @@ func Verify(ctx context.Context, r Reader) (VerifyReport, error) {
 		return VerifyReport{}, err
 	}
 	v := NewChainVerifier(seal, version)
-	var after domain.Cursor
-	for {
+	var after, last domain.Cursor // last: the last event accepted
+	for done := false; !done; {
 		events, err := r.ReadAll(ctx, after, verifyPage)
 		if err != nil {
 			return v.rep, fmt.Errorf("verify: read after %s: %w", after, err)
 		}
 		for i := range events {
 			if !v.Feed(&events[i]) {
-				return v.Report(), nil
+				done = true
+				break
 			}
+			last = events[i].Cursor()
 		}
 		if len(events) < verifyPage {
-			return v.Report(), nil
+			done = true
+		} else {
+			after = events[len(events)-1].Cursor()
 		}
-		after = events[len(events)-1].Cursor()
 	}
+	rep := v.Report()
+	if rep.Bad != nil && rep.Seal != nil && !rep.Seal.OK {
+		if err := nameSuspects(ctx, r, v.tips, last, rep.Bad); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // LatestSeal returns the last LogSealed of the log and its version, or nil.

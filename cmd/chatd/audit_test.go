@@ -179,6 +179,10 @@ func TestSealCatchesDeletedStream(t *testing.T) {
 		if rep["ok"] != false || bad["stream"] != "seals" {
 			t.Fatalf("after deleting the room verify said %v; want the seal blamed", rep)
 		}
+		// The rows went, the room's head row stayed: verify names the room.
+		if reason, _ := rep["reason"].(string); !strings.Contains(reason, "room-"+roomID+" (head 3, events up to 0)") {
+			t.Errorf("the reason does not name the deleted room: %q", reason)
+		}
 	})
 }
 
