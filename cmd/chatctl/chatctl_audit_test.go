@@ -229,3 +229,52 @@ func openStore(t *testing.T, s ctlStore) *platform.Platform {
 	}
 	return p
 }
+
+// TestProjectionsStatusStates: lag of a projection no server applies, the
+// failed state past --max-lag, and an interrupted rebuild (a second version
+// prepared beside the serving one) shown as rebuilding, then finished by a
+// rerun while v1 served meanwhile.
+func TestProjectionsStatusStates(t *testing.T) {
+	eachStore(t, func(t *testing.T, s ctlStore) {
+		writeHistory(t, s)
+		row := func(status, name string) []string {
+			t.Helper()
+			for _, line := range strings.Split(status, "\n") {
+				if f := strings.Fields(line); len(f) == 6 && f[0] == name {
+					return f
+				}
+			}
+			t.Fatalf("no %s row in:\n%s", name, status)
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond) // the oldest unapplied event waits longer than 10 ms
+		behind := row(s.mustCtl(t, "", "projections", "status", "--max-lag", "10ms"), "approval")
+		if behind[3] == "0" || behind[4] == "0.0" || behind[5] != "failed" {
+			t.Errorf("approval, never applied, past --max-lag: %v; want lag and failed", behind)
+		}
+		if f := row(s.mustCtl(t, "", "projections", "status", "--max-lag", "1h"), "approval"); f[5] != "live" {
+			t.Errorf("approval within --max-lag: %v; want live", f)
+		}
+		s.mustCtl(t, "", "users", "list") // applies the log to approval
+		if f := row(s.mustCtl(t, "", "projections", "status", "--max-lag", "10ms"), "approval"); f[3] != "0" || f[4] != "0.0" || f[5] != "live" {
+			t.Errorf("approval caught up: %v; want no lag, live", f)
+		}
+
+		p := openStore(t, s)
+		err := p.Projections.Prepare(context.Background(), "approval", 2) // as a rebuild cut short leaves it
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := row(s.mustCtl(t, "", "projections", "status"), "approval"); f[1] != "1" || f[5] != "rebuilding" {
+			t.Errorf("approval with v2 beside v1: %v; want v1 serving, rebuilding", f)
+		}
+		if list := s.mustCtl(t, "", "users", "list"); !strings.Contains(list, "bob") {
+			t.Errorf("v1 stopped serving during the rebuild:\n%s", list)
+		}
+		s.mustCtl(t, "", "projections", "rebuild", "approval")
+		if f := row(s.mustCtl(t, "", "projections", "status"), "approval"); f[1] != "2" || f[5] != "live" {
+			t.Errorf("approval after the rerun: %v; want v2 live", f)
+		}
+	})
+}

@@ -33,7 +33,8 @@ commands:
   verify [--file EXPORT]                  recompute every hash chain (exit 0 only when intact);
                                           --file checks an export offline, no database needed
   replay room ID [--at TIME] [--json]     a room as it was at TIME, from the log alone
-  projections status                      version, checkpoint, lag and state of each projection
+  projections status [--max-lag D]        version, checkpoint, lag and state (live, rebuilding,
+                                          failed: lag over D, default 10s) of each projection
   projections rebuild NAME                rebuild NAME beside the serving version, then switch
 `
 

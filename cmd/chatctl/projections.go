@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -10,6 +12,16 @@ import (
 )
 
 func (t *tool) projections(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	var maxLag time.Duration
+	fs := flag.NewFlagSet("projections "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.DurationVar(&maxLag, "max-lag", 10*time.Second, "status: a projection whose oldest unapplied event waited longer has failed")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
 	if err := t.prepareMissing(ctx); err != nil {
 		return err
 	}
@@ -18,15 +30,22 @@ func (t *tool) projections(ctx context.Context, args []string) error {
 		return err
 	}
 	switch {
-	case len(args) == 1 && args[0] == "status":
-		return t.projectionStatus(ctx, runner)
-	case len(args) == 2 && args[0] == "rebuild":
-		return t.rebuild(ctx, runner, args[1])
+	case args[0] == "status" && fs.NArg() == 0:
+		return t.projectionStatus(ctx, runner, maxLag)
+	case args[0] == "rebuild" && fs.NArg() == 1:
+		return t.rebuild(ctx, runner, fs.Arg(0))
 	}
 	return errUsage
 }
 
-func (t *tool) projectionStatus(ctx context.Context, runner *projections.Runner) error {
+// projectionStatus prints each projection's serving version, checkpoint
+// and lag. The lag in seconds is how long the oldest event the projection
+// has not applied has waited: chatctl applies nothing itself, so the
+// runner's own measure (the last event this process applied) says nothing.
+// State: rebuilding while a second version exists beside the serving one,
+// failed when the lag exceeds maxLag (no server is applying the log, or it
+// is stuck on an event), else live.
+func (t *tool) projectionStatus(ctx context.Context, runner *projections.Runner, maxLag time.Duration) error {
 	statuses, err := runner.Status(ctx)
 	if err != nil {
 		return err
@@ -38,11 +57,24 @@ func (t *tool) projectionStatus(ctx context.Context, runner *projections.Runner)
 		if err != nil {
 			return err
 		}
-		state := "live"
-		if len(all) > 1 {
-			state = "rebuilding"
+		lag := 0.0
+		if s.Checkpoint.Less(s.Head) {
+			next, err := t.p.DB.ReadAll(ctx, s.Checkpoint, 1)
+			if err != nil {
+				return fmt.Errorf("oldest event %s has not applied: %w", s.Name, err)
+			}
+			if len(next) == 1 {
+				lag = max(0, time.Since(next[0].RecordedAt).Seconds())
+			}
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%.1f\t%s\n", s.Name, s.Version, s.Checkpoint, s.LagEvents, s.LagSeconds, state)
+		state := "live"
+		switch {
+		case len(all) > 1:
+			state = "rebuilding"
+		case lag > maxLag.Seconds():
+			state = "failed"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%.1f\t%s\n", s.Name, s.Version, s.Checkpoint, s.LagEvents, lag, state)
 	}
 	return w.Flush()
 }
