@@ -21,6 +21,7 @@ import (
 // ada posts, then (after the moment `before`) ada edits and bob leaves.
 type history struct {
 	room, message uuid.UUID
+	ada           uuid.UUID
 	before        time.Time
 	events        int
 }
@@ -31,7 +32,7 @@ func writeHistory(t *testing.T, s ctlStore) history {
 	p := openStore(t, s)
 	defer p.Close()
 	ada, bob := uuid.New(), uuid.New()
-	h := history{room: uuid.New(), message: uuid.New()}
+	h := history{room: uuid.New(), message: uuid.New(), ada: ada}
 	var last domain.Cursor
 	run := func(cmds ...domain.Command) {
 		t.Helper()

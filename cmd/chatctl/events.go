@@ -43,6 +43,7 @@ type logFilter struct {
 	stream       string
 	since, until time.Time
 	follow       bool // tail -f
+	last         int  // tail -n: only the last n events before following; 0 all
 }
 
 func (f logFilter) keep(e *domain.Event) bool {
@@ -59,8 +60,11 @@ func parseLogFilter(name string, args []string) (logFilter, error) {
 	fs.StringVar(&f.stream, "stream", "", "only this stream")
 	fs.StringVar(&since, "since", "", "only events recorded at or after this time (RFC 3339)")
 	fs.StringVar(&until, "until", "", "only events recorded before this time (RFC 3339)")
-	fs.BoolVar(&f.follow, "f", false, "keep following the log (tail)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if name == "events tail" {
+		fs.BoolVar(&f.follow, "f", false, "keep following the log")
+		fs.IntVar(&f.last, "n", 10, "print only the last n events of the log so far (0: all)")
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || f.last < 0 {
 		return f, errUsage
 	}
 	var err error
@@ -85,52 +89,49 @@ func (t *tool) events(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case args[0] == "export" && !f.follow:
-		return t.readLog(ctx, f)
-	case args[0] == "tail":
-		return t.readLog(ctx, f)
+	if args[0] != "export" && args[0] != "tail" {
+		return errUsage
 	}
-	return errUsage
+	return t.readLog(ctx, f)
 }
 
 // readLog writes the log as JSON Lines in commit order, a page at a time
-// (constant memory however long the log); follow keeps polling for new
-// events until interrupted.
+// (constant memory however long the log): all of it, or with f.last only
+// the last events (kept in a ring while the log is read to its end); follow
+// keeps polling for new events until interrupted.
 func (t *tool) readLog(ctx context.Context, f logFilter) error {
 	out := bufio.NewWriterSize(t.out, 64<<10)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
-	var cursor domain.Cursor
-	if f.after > 0 {
-		c, ok, err := t.p.DB.CursorAt(ctx, f.after)
+	write := func(e *domain.Event) error {
+		if err := enc.Encode(exported(e)); err != nil {
+			return fmt.Errorf("write event: %w", err)
+		}
+		return nil
+	}
+	cursor, err := t.startCursor(ctx, f.after)
+	if err != nil {
+		return err
+	}
+	if f.last > 0 {
+		ring, n := make([]domain.Event, f.last), 0 // n: events seen; the oldest kept is at n % last
+		cursor, err = t.readPages(ctx, cursor, f, func(e *domain.Event) error {
+			ring[n%f.last] = *e
+			n++
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if ok { // else read from the start; keep() still drops positions ≤ after
-			cursor = c
+		for i := max(0, n-f.last); i < n; i++ {
+			if err := write(&ring[i%f.last]); err != nil {
+				return err
+			}
 		}
 	}
 	for {
-		page, err := t.p.DB.ReadAll(ctx, cursor, 1000)
-		if err != nil {
+		if cursor, err = t.readPages(ctx, cursor, f, write); err != nil || !f.follow {
 			return err
-		}
-		for i := range page {
-			if f.keep(&page[i]) {
-				if err := enc.Encode(exported(&page[i])); err != nil {
-					return fmt.Errorf("write event: %w", err)
-				}
-			}
-		}
-		if len(page) > 0 {
-			cursor = page[len(page)-1].Cursor()
-		}
-		if len(page) == 1000 {
-			continue
-		}
-		if !f.follow {
-			return nil
 		}
 		if err := out.Flush(); err != nil {
 			return err
@@ -139,6 +140,43 @@ func (t *tool) readLog(ctx context.Context, f logFilter) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// startCursor is the commit-order cursor to read after for --after.
+func (t *tool) startCursor(ctx context.Context, after int64) (domain.Cursor, error) {
+	if after <= 0 {
+		return domain.Cursor{}, nil
+	}
+	c, ok, err := t.p.DB.CursorAt(ctx, after)
+	if err != nil || !ok { // no such event: read from the start; keep() drops positions ≤ after
+		return domain.Cursor{}, err
+	}
+	return c, nil
+}
+
+// readPages calls fn with every kept event after cursor up to the log's
+// visible end and returns the cursor of the last event read.
+func (t *tool) readPages(ctx context.Context, cursor domain.Cursor, f logFilter, fn func(*domain.Event) error) (domain.Cursor, error) {
+	const page = 1000
+	for {
+		events, err := t.p.DB.ReadAll(ctx, cursor, page)
+		if err != nil {
+			return cursor, err
+		}
+		for i := range events {
+			if f.keep(&events[i]) {
+				if err := fn(&events[i]); err != nil {
+					return cursor, err
+				}
+			}
+		}
+		if len(events) > 0 {
+			cursor = events[len(events)-1].Cursor()
+		}
+		if len(events) < page {
+			return cursor, nil
 		}
 	}
 }

@@ -29,7 +29,7 @@ commands:
   users grant NAME ROLE                   grant admin or auditor
   events export [--after POS] [--stream S] [--since T] [--until T]
                                           the log as JSON Lines, hashes included
-  events tail [-f] [filters]              the log in commit order; -f follows it
+  events tail [-n N] [-f] [filters]       the last N events (default 10, 0 all); -f follows the log
   verify [--file EXPORT]                  recompute every hash chain (exit 0 only when intact);
                                           --file checks an export offline, no database needed
   replay room ID [--at TIME] [--json]     a room as it was at TIME, from the log alone
