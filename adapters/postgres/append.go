@@ -177,51 +177,6 @@ func (t *appendTx) FindIdempotentMany(ctx context.Context, keys []eventstore.Ide
 	return found, nil
 }
 
-// LoadState returns the inline state values of the keys that exist.
-func (t *appendTx) LoadState(ctx context.Context, keys []string) (map[string][]byte, error) {
-	rows, closeRes, err := t.query(ctx, `SELECT key, value FROM inline_state WHERE key = ANY($1::text[])`, keys)
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
-	}
-	values := make(map[string][]byte, len(keys))
-	var k string
-	var v []byte
-	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
-		values[k] = v
-		v = nil // ForEachRow reuses the target; each value keeps its own bytes
-		return nil
-	})
-	if cerr := closeRes(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
-	}
-	return values, nil
-}
-
-// SaveState queues the upserts and deletes; they are sent with the next
-// statement or with COMMIT.
-func (t *appendTx) SaveState(_ context.Context, keys []string, values [][]byte) error {
-	var putK, delK []string
-	var putV [][]byte
-	for i, k := range keys {
-		if values[i] == nil {
-			delK = append(delK, k)
-		} else {
-			putK, putV = append(putK, k), append(putV, values[i])
-		}
-	}
-	if len(delK) > 0 {
-		t.pending.Queue(`DELETE FROM inline_state WHERE key = ANY($1::text[])`, delK)
-	}
-	if len(putK) > 0 {
-		t.pending.Queue(`INSERT INTO inline_state (key, value) SELECT * FROM unnest($1::text[], $2::bytea[])
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, putK, putV)
-	}
-	return nil
-}
-
 // insertEvents appends all rows in one statement. unnest keeps the input
 // order, so identities are handed out in it; RETURNING carries the id too,
 // so the result does not rely on that.

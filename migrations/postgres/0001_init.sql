@@ -31,6 +31,13 @@ CREATE UNIQUE INDEX events_idempotency ON events (stream, idempotency_key)
 
 CREATE INDEX events_commit_order ON events (transaction_id, position);
 
+-- A message's write-side state (author, deleted) is derived from its own
+-- events, found here by message id, rather than kept as an inline_state
+-- row: one index entry per message costs less than a row, its key index
+-- and an upsert (adapters/postgres/append_state.go).
+CREATE INDEX events_message ON events ((data->>'id'))
+    WHERE type IN ('MessagePosted', 'MessageDeleted');
+
 -- The log is append-only. Triggers hold even for superusers (who bypass
 -- privileges); only disabling them, which leaves a trace in the hash
 -- chains, can change a row.
