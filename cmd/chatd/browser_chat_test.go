@@ -56,6 +56,12 @@ func browserTwoUsersChat(t *testing.T, browser context.Context, d deployment) {
 		bob.waitFor("bob sees alice online",
 			fmt.Sprintf(`!!document.querySelector('#people-list [data-user-id=%q] .presence-dot.online')`, s.aliceID))
 
+		// Typing is ephemeral: bob must be subscribed before alice types.
+		// The room's system lines come only with the socket's replay, so
+		// once they show, the subscription is live.
+		for _, tb := range []*tab{alice, bob} {
+			tb.waitFor("the room's subscription is live", `!!document.querySelector('#message-list .system-line')`)
+		}
 		alice.typeOnly("Hello Bo")
 		bob.waitFor("bob sees alice typing",
 			`document.getElementById('typing-indicator').textContent === 'alice is typing…'`)

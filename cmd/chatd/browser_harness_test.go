@@ -41,7 +41,7 @@ type viewport struct {
 
 // browserWait bounds every wait for the page: generous for a loaded CI
 // machine, short enough that a broken page fails the test quickly.
-const browserWait = 10 * time.Second
+const browserWait = 15 * time.Second
 
 // newBrowser starts a headless chromium for the test, or skips the test
 // when none is installed (failing under CI, which must have it).
