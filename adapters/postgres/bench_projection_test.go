@@ -52,10 +52,14 @@ func BenchmarkProjectionApply(b *testing.B) {
 		db := mustOpen(b)
 		fillMessages(b, db, n)
 		r := historyRunner(b, db)
+		cpu := startCPUMeter(b, db)
 		b.StartTimer()
 		if err := r.Start(context.Background()); err != nil { // prepares, then catches up
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		cpu.report(b, n)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }
@@ -71,6 +75,7 @@ func BenchmarkRebuild(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu := startCPUMeter(b, db)
 	b.ResetTimer()
 	for b.Loop() {
 		if err := r.Rebuild(context.Background(), "history", nil); err != nil {
@@ -78,4 +83,5 @@ func BenchmarkRebuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+	cpu.report(b, int64(b.N*n))
 }

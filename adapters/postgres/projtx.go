@@ -58,6 +58,8 @@ type projTx struct {
 	version    int
 	checkpoint domain.Cursor // as read at Begin, then as set
 	pending    *pgx.Batch
+	held       []heldRows        // rows not queued yet, a set per table
+	tables     map[string]string // base name → versioned name
 	committed  bool
 }
 
@@ -77,18 +79,26 @@ func (t *projTx) SetCheckpoint(_ context.Context, c domain.Cursor) error {
 }
 
 // queue adds a write on this version's tables ("{}" in query, replaced in
-// turn by each of tables' versioned names).
+// turn by each of tables' versioned names), after the rows held for them.
 func (t *projTx) queue(query string, tables []string, args ...any) error {
 	q, err := t.sqlFor(query, tables...)
 	if err != nil {
 		return err
 	}
+	for _, base := range tables {
+		if err := t.release(base); err != nil {
+			return err
+		}
+	}
 	t.pending.Queue(q, args...)
 	return nil
 }
 
-// flush sends the queued writes.
+// flush sends the held rows and the queued writes.
 func (t *projTx) flush(ctx context.Context) error {
+	if err := t.release(""); err != nil {
+		return err
+	}
 	if t.pending.Len() == 0 {
 		return nil
 	}

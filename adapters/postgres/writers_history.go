@@ -25,17 +25,72 @@ var (
 )
 
 // InsertRoomEvent stores a room event's frame; a known (room, seq) changes
-// nothing.
+// nothing. Frames are held and inserted together (see heldRows).
 func (t *projTx) InsertRoomEvent(_ context.Context, room uuid.UUID, seq int64, frame []byte) error {
-	return t.queue(`INSERT INTO {} (room, seq, frame) VALUES ($1, $2, $3) ON CONFLICT (room, seq) DO NOTHING`,
-		historyEventsTable, room, seq, frame)
+	rows, err := hold(t, historyEventsTable[0], func() *roomEventRows { return &roomEventRows{} })
+	if err != nil {
+		return err
+	}
+	rows.room = append(rows.room, uuidElem(room))
+	rows.seq = append(rows.seq, int8Elem(seq))
+	rows.frame = append(rows.frame, frame)
+	return nil
 }
 
-// InsertMessage adds a message; a known id changes nothing.
+// roomEventRows are held history_events rows.
+type roomEventRows struct {
+	room  column[uuidElem]
+	seq   column[int8Elem]
+	frame column[byteaElem]
+}
+
+func (r *roomEventRows) table() string { return historyEventsTable[0] }
+func (r *roomEventRows) len() int      { return len(r.room) }
+
+func (r *roomEventRows) statement(table string) (string, []any) {
+	sql := unnestInsert(table, "room, seq, frame", []string{"uuid", "int8", "bytea"},
+		"ON CONFLICT (room, seq) DO NOTHING")
+	args := []any{r.room, r.seq, r.frame}
+	*r = roomEventRows{}
+	return sql, args
+}
+
+// InsertMessage adds a message; a known id changes nothing. Messages are
+// held and inserted together (see heldRows).
 func (t *projTx) InsertMessage(_ context.Context, m projections.Message) error {
-	return t.queue(`INSERT INTO {} (id, room, seq, author_id, author_name, body, client_id, sent_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`, historyMessagesTable,
-		m.ID, m.Room, m.Seq, m.Author.ID, m.Author.Username, m.Body, m.ClientID, time.Time(m.SentAt))
+	rows, err := hold(t, historyMessagesTable[0], func() *messageRows { return &messageRows{} })
+	if err != nil {
+		return err
+	}
+	rows.id = append(rows.id, uuidElem(m.ID))
+	rows.room = append(rows.room, uuidElem(m.Room))
+	rows.seq = append(rows.seq, int8Elem(m.Seq))
+	rows.authorID = append(rows.authorID, uuidElem(m.Author.ID))
+	rows.authorName = append(rows.authorName, textElem(m.Author.Username))
+	rows.body = append(rows.body, textElem(m.Body))
+	rows.clientID = append(rows.clientID, uuidElem(m.ClientID))
+	rows.sentAt = append(rows.sentAt, timeElem(m.SentAt))
+	return nil
+}
+
+// messageRows are held history_messages rows.
+type messageRows struct {
+	id, room, authorID, clientID column[uuidElem]
+	seq                          column[int8Elem]
+	authorName, body             column[textElem]
+	sentAt                       column[timeElem]
+}
+
+func (r *messageRows) table() string { return historyMessagesTable[0] }
+func (r *messageRows) len() int      { return len(r.id) }
+
+func (r *messageRows) statement(table string) (string, []any) {
+	sql := unnestInsert(table, "id, room, seq, author_id, author_name, body, client_id, sent_at",
+		[]string{"uuid", "uuid", "int8", "uuid", "text", "text", "uuid", "timestamptz"},
+		"ON CONFLICT (id) DO NOTHING")
+	args := []any{r.id, r.room, r.seq, r.authorID, r.authorName, r.body, r.clientID, r.sentAt}
+	*r = messageRows{}
+	return sql, args
 }
 
 // EditMessage replaces a message's body; a tombstone stays empty.

@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/chatlog/chat/adapters/eventstore/storetest"
+	"github.com/chatlog/chat/domain"
+	"github.com/chatlog/chat/projections"
+	"github.com/google/uuid"
+)
+
+// TestHeldRowsKeepStatementOrder: rows held back for one multi-row
+// statement behave as one statement per write would, in one transaction
+// and across two.
+func TestHeldRowsKeepStatementOrder(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	p := db.Projections()
+	mustPrepare(t, p, "history", 1)
+	mustPrepare(t, p, "rooms", 1)
+	room, m1, m2, m3, ada := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	at := time.UnixMilli(1_700_000_000_123).UTC()
+	msg := func(id uuid.UUID, seq int64, body string) projections.Message {
+		return projections.Message{ID: id, Room: room, Seq: seq, Author: domain.UserRef{ID: ada, Username: "ada"},
+			Body: body, ClientID: id, SentAt: projections.Timestamp(at)}
+	}
+	apply(t, p, "history", 0, domain.Cursor{TxID: 1, Position: 1}, func(tx projections.Tx) error {
+		return errors.Join(
+			tx.InsertRoomEvent(ctx, room, 1, []byte(`"first"`)),
+			tx.InsertRoomEvent(ctx, room, 1, []byte(`"second"`)), // the first stays
+			tx.InsertMessage(ctx, msg(m1, 1, "one")),
+			tx.InsertMessage(ctx, msg(m1, 1, "one again")), // the first stays
+			tx.InsertMessage(ctx, msg(m2, 2, "two")),
+			tx.EditMessage(ctx, room, m1, "one edited", at.Add(time.Second)), // after its insert
+			tx.DeleteMessage(ctx, room, m2),
+			tx.InsertMessage(ctx, msg(m3, 3, "three")), // after the edit and the delete
+			tx.InsertRoomEvent(ctx, room, 2, []byte(`"two"`)),
+		)
+	})
+	apply(t, p, "history", 0, domain.Cursor{TxID: 2, Position: 2}, func(tx projections.Tx) error {
+		return errors.Join(
+			tx.InsertRoomEvent(ctx, room, 2, []byte(`"replayed"`)),
+			tx.InsertMessage(ctx, msg(m3, 3, "three replayed")),
+		)
+	})
+	frames, err := db.EventsAfter(ctx, room, 0, 10)
+	if err != nil || len(frames) != 2 || string(frames[0].Frame) != `"first"` || string(frames[1].Frame) != `"two"` {
+		t.Errorf("frames = %+v, %v; want first and two", frames, err)
+	}
+	msgs, _, err := db.Messages(ctx, room, Page{Limit: 10})
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("messages = %+v, %v; want 3", msgs, err)
+	}
+	if msgs[0].Body != "one edited" || msgs[0].EditedAt == nil || !msgs[1].Deleted || msgs[1].Body != "" ||
+		msgs[2].Body != "three" || msgs[2].Deleted {
+		t.Errorf("messages = %+v; want m1 edited, m2 deleted, m3 as first inserted", msgs)
+	}
+
+	other := uuid.New()
+	apply(t, p, "rooms", 0, domain.Cursor{TxID: 1, Position: 1}, func(tx projections.Tx) error {
+		return errors.Join(
+			tx.InsertRoom(ctx, room, "general", domain.RoomPublic, nil, at),
+			tx.SetRoomHead(ctx, room, 5),
+			tx.SetRoomHead(ctx, room, 3),
+			tx.InsertRoom(ctx, other, "other", domain.RoomPublic, nil, at), // after room's heads
+			tx.SetRoomHead(ctx, other, 2),
+			tx.SetRoomHead(ctx, room, 4),
+		)
+	})
+	for id, want := range map[uuid.UUID]int64{room: 5, other: 2} {
+		var head int64
+		if err := db.pool.QueryRow(ctx, `SELECT head FROM rooms_v1 WHERE id = $1`, id).Scan(&head); err != nil || head != want {
+			t.Errorf("head of %s = %d %v, want %d", id, head, err, want)
+		}
+	}
+}
+
+// TestRebuiltHistoryEqualsLive: the history and rooms read models rebuilt
+// from the log in large batches hold the same rows, column for column, as
+// those the runner built live in small ones.
+func TestRebuiltHistoryEqualsLive(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	s := storetest.NewStore(t, db)
+	var last domain.Cursor
+	run := func(cmd domain.Command) {
+		t.Helper()
+		events, err := s.Execute(ctx, cmd, domain.Metadata{ActorID: "test"})
+		if err != nil {
+			t.Fatalf("%T: %v", cmd, err)
+		}
+		if len(events) > 0 {
+			last = events[len(events)-1].Cursor()
+		}
+	}
+	ada, bob := uuid.New(), uuid.New()
+	run(domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")})
+	run(domain.RegisterUser{UserID: bob, Username: "bob", PasswordHash: []byte("y")})
+	run(domain.ChangeStatus{By: &ada, UserID: bob, To: domain.Approve})
+	rooms := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	for i, room := range rooms {
+		run(domain.CreateRoom{By: ada, RoomID: room, Name: fmt.Sprintf("room %d", i), Kind: domain.RoomPublic})
+		run(domain.JoinRoom{By: bob, RoomID: room})
+	}
+	var posted []uuid.UUID
+	for i := range 60 {
+		id, room := uuid.New(), rooms[i%len(rooms)]
+		run(domain.PostMessage{By: ada, RoomID: room, MessageID: id, ClientID: uuid.New(),
+			Body: fmt.Sprintf("message %d with \"quotes\", <tags> & ünïcode", i)})
+		posted = append(posted, id)
+		switch i % 7 {
+		case 3:
+			run(domain.EditMessage{By: ada, RoomID: rooms[(i-1)%len(rooms)], MessageID: posted[i-1], Body: fmt.Sprintf("edited %d", i)})
+		case 5:
+			run(domain.DeleteMessage{By: ada, RoomID: rooms[(i-2)%len(rooms)], MessageID: posted[i-2]})
+		case 6:
+			run(domain.LeaveRoom{By: bob, RoomID: room})
+			run(domain.JoinRoom{By: bob, RoomID: room})
+		}
+	}
+
+	r, err := projections.NewRunner(projections.RunnerConfig{
+		Store: db.Projections(), Log: db, Head: db, Logger: slog.New(slog.DiscardHandler),
+		Projections: []projections.Projection{projections.Rooms{}, projections.History{}},
+		ReadBatch:   5, RebuildBatch: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Start catches up with what the log shows, which a transaction open
+	// anywhere in the cluster holds back: wait until it shows everything.
+	head := headAt(t, db, last)
+	if err := r.Start(ctx); err != nil {
+		t.Fatalf("start runner: %v", err)
+	}
+	tables := map[string][]string{"history": {"history_events", "history_messages"}, "rooms": {"rooms", "room_members"}}
+	for name, bases := range tables {
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := db.WaitFor(waitCtx, name, head)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s did not reach the log head: %v", name, err)
+		}
+		live := tableRows(t, db, bases, 1)
+		if err := r.Rebuild(ctx, name, nil); err != nil {
+			t.Fatalf("rebuild %s: %v", name, err)
+		}
+		rebuilt := tableRows(t, db, bases, 2)
+		if len(live) < 4 {
+			t.Errorf("%s holds %d rows live, want more", name, len(live))
+		}
+		if i := firstDifference(live, rebuilt); i >= 0 {
+			t.Errorf("%s: %d rows live, %d rebuilt; first difference at row %d:\nlive    %s\nrebuilt %s",
+				name, len(live), len(rebuilt), i, at(live, i), at(rebuilt, i))
+		}
+	}
+}
+
+// firstDifference returns the index of the first row where a and b
+// differ, -1 if none.
+func firstDifference(a, b []string) int {
+	for i := range max(len(a), len(b)) {
+		if at(a, i) != at(b, i) || i >= len(a) || i >= len(b) {
+			return i
+		}
+	}
+	return -1
+}
+
+func at(rows []string, i int) string {
+	if i < len(rows) {
+		return rows[i]
+	}
+	return "(none)"
+}
+
+// tableRows returns every row of bases at version as text, table by
+// table, in primary key order.
+func tableRows(tb testing.TB, db *DB, bases []string, version int) []string {
+	tb.Helper()
+	var out []string
+	for _, base := range bases {
+		rows, err := db.pool.Query(context.Background(),
+			fmt.Sprintf(`SELECT t::text FROM %s_v%d t ORDER BY 1`, base, version))
+		if err != nil {
+			tb.Fatalf("read %s v%d: %v", base, version, err)
+		}
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, base+": "+row)
+		}
+		if err := rows.Err(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
+}
