@@ -15,6 +15,9 @@ const browserConcurrency = 3
 // One chromium serves every scenario (starting it costs more than most
 // scenarios do); each scenario gets its own deployment and browser contexts.
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests need a minute; not with -short")
+	}
 	browser := newBrowser(t)
 	scenarios := []struct {
 		name string
