@@ -54,6 +54,38 @@ func (t *projTx) RemoveMember(_ context.Context, room, user uuid.UUID) error {
 }
 
 // SetRoomHead moves the room's head forward; a lower seq changes nothing.
+// Every event of a room moves its head, so heads are held and only each
+// room's highest is written, in one statement (see heldRows): the updates
+// are all "raise to at least", which commute.
 func (t *projTx) SetRoomHead(_ context.Context, room uuid.UUID, seq int64) error {
-	return t.queue(`UPDATE {} SET head = $1 WHERE id = $2 AND head < $1`, roomsTable, seq, room)
+	heads, err := hold(t, roomsTable[0], func() *headRows { return &headRows{at: map[uuid.UUID]int{}} })
+	if err != nil {
+		return err
+	}
+	if i, ok := heads.at[room]; ok {
+		heads.seq[i] = max(heads.seq[i], int8Elem(seq))
+		return nil
+	}
+	heads.at[room] = len(heads.room)
+	heads.room = append(heads.room, uuidElem(room))
+	heads.seq = append(heads.seq, int8Elem(seq))
+	return nil
+}
+
+// headRows are held room heads, one per room in first-seen order.
+type headRows struct {
+	at   map[uuid.UUID]int // index in room and seq
+	room column[uuidElem]
+	seq  column[int8Elem]
+}
+
+func (h *headRows) table() string { return roomsTable[0] }
+func (h *headRows) len() int      { return len(h.room) }
+
+func (h *headRows) statement(table string) (string, []any) {
+	sql := `UPDATE ` + table + ` r SET head = h.seq FROM unnest($1::uuid[], $2::int8[]) AS h(id, seq)
+		WHERE r.id = h.id AND r.head < h.seq`
+	args := []any{h.room, h.seq}
+	*h = headRows{at: map[uuid.UUID]int{}}
+	return sql, args
 }
