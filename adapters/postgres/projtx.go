@@ -40,7 +40,9 @@ func (p *Projections) begin(ctx context.Context, name string, version int) (proj
 		t.checkpoint, err = checkpointOf(ctx, tx, name, t.version, true)
 	}
 	if err != nil {
-		if rbErr := tx.Rollback(ctx); rbErr != nil {
+		// A begin cut short by shutdown (ctx canceled) leaves a connection
+		// that cannot roll back either; that is not worth an error line.
+		if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil && ctx.Err() == nil {
 			p.db.log.Error("rollback", "projection", name, "err", rbErr)
 		}
 		return nil, fmt.Errorf("begin: %w", err)
