@@ -116,7 +116,7 @@ func tamperRow(t *testing.T, d deployment, stream string, version int64) {
 	ctx := context.Background()
 	const forged = `{"user_id":"00000000-0000-0000-0000-000000000000","username":"mallory"}`
 	if d.databaseURL == "" {
-		db, err := sql.Open("sqlite", filepath.Join(d.dataDir, sqlite.FileName))
+		db, err := openSQLiteBehindChatd(d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func cutStream(t *testing.T, d deployment, stream string) {
 	t.Helper()
 	ctx := context.Background()
 	if d.databaseURL == "" {
-		db, err := sql.Open("sqlite", filepath.Join(d.dataDir, sqlite.FileName))
+		db, err := openSQLiteBehindChatd(d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,4 +225,11 @@ func cutStream(t *testing.T, d deployment, stream string) {
 	if _, err := conn.Exec(ctx, "DELETE FROM events WHERE stream = $1", stream); err != nil {
 		t.Fatalf("cut: %v", err)
 	}
+}
+
+// openSQLiteBehindChatd opens the embedded store's file beside the running
+// node, waiting out its write lock (busy_timeout) instead of failing with
+// SQLITE_BUSY when the node is writing.
+func openSQLiteBehindChatd(d deployment) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+filepath.Join(d.dataDir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
 }
