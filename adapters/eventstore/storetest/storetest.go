@@ -92,6 +92,29 @@ func MustAppend(tb testing.TB, s *eventstore.Store, events ...domain.NewEvent) [
 // MustReadAll reads the whole visible log in commit order.
 func MustReadAll(tb testing.TB, r eventstore.Reader) []domain.Event {
 	tb.Helper()
+	// The log is read commit-safely: on PostgreSQL it stops below any
+	// transaction open anywhere in the cluster (other tests' databases
+	// too), so wait until it shows every event the stream heads count.
+	heads, err := r.Heads(context.Background())
+	if err != nil {
+		tb.Fatalf("heads: %v", err)
+	}
+	want := 0
+	for _, h := range heads {
+		want += int(h.Version)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		all := readAllOnce(tb, r)
+		if len(all) >= want || time.Now().After(deadline) {
+			return all
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readAllOnce(tb testing.TB, r eventstore.Reader) []domain.Event {
+	tb.Helper()
 	var all []domain.Event
 	var after domain.Cursor
 	for {

@@ -74,6 +74,7 @@ func testCommitSafeTailing(t *testing.T, h Harness) {
 	ids := map[uuid.UUID]bool{}
 	var after domain.Cursor
 	finished := false
+	var settle time.Time // once the appenders are done: how long to wait for the rest
 	for {
 		page, err := b.ReadAll(ctx, after, 37)
 		if err != nil {
@@ -90,16 +91,21 @@ func testCommitSafeTailing(t *testing.T, h Harness) {
 			after = e.Cursor()
 			seen = append(seen, e)
 		}
-		if finished && len(page) == 0 {
+		// Every commit is in, but the commit-safe read stops below any
+		// transaction open in the cluster (other tests' databases too):
+		// keep tailing until all showed up or a generous deadline passed.
+		if finished && len(page) == 0 && (len(seen) >= total || time.Now().After(settle)) {
 			break
 		}
 		select {
 		case <-done:
-			finished = true // one more pass reads what committed last
-		default:
-			if len(page) == 0 {
-				time.Sleep(time.Millisecond)
+			if !finished {
+				finished, settle = true, time.Now().Add(15*time.Second)
 			}
+		default:
+		}
+		if len(page) == 0 {
+			time.Sleep(time.Millisecond)
 		}
 	}
 	if appendErr != nil {
