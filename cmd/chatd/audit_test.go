@@ -113,18 +113,28 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 // tamperRow rewrites one event's data the way only a superuser could.
 func tamperRow(t *testing.T, d deployment, stream string, version int64) {
 	t.Helper()
-	ctx := context.Background()
 	const forged = `{"user_id":"00000000-0000-0000-0000-000000000000","username":"mallory"}`
+	asSuperuser(t, d,
+		[]string{"DROP TRIGGER events_no_update",
+			fmt.Sprintf("UPDATE events SET data = '%s' WHERE stream = '%s' AND version = %d", forged, stream, version)},
+		"UPDATE events SET data = $1 WHERE stream = $2 AND version = $3", forged, stream, version)
+}
+
+// asSuperuser changes the log behind its protections: on SQLite by
+// running sqliteStmts on the file (dropping a trigger first), on
+// PostgreSQL by running pgStmt with the triggers off for the session.
+func asSuperuser(t *testing.T, d deployment, sqliteStmts []string, pgStmt string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
 	if d.databaseURL == "" {
 		db, err := openSQLiteBehindChatd(d)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		for _, q := range []string{"DROP TRIGGER events_no_update",
-			fmt.Sprintf("UPDATE events SET data = '%s' WHERE stream = '%s' AND version = %d", forged, stream, version)} {
+		for _, q := range sqliteStmts {
 			if _, err := db.ExecContext(ctx, q); err != nil {
-				t.Fatalf("tamper: %s: %v", q, err)
+				t.Fatalf("as superuser: %s: %v", q, err)
 			}
 		}
 		return
@@ -137,8 +147,8 @@ func tamperRow(t *testing.T, d deployment, stream string, version int64) {
 	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "UPDATE events SET data = $1 WHERE stream = $2 AND version = $3", forged, stream, version); err != nil {
-		t.Fatalf("tamper: %v", err)
+	if _, err := conn.Exec(ctx, pgStmt, args...); err != nil {
+		t.Fatalf("as superuser: %s: %v", pgStmt, err)
 	}
 }
 
@@ -200,31 +210,8 @@ func sealedPast(t *testing.T, n *node, token string, c domain.Cursor) bool {
 // cutStream deletes a whole stream behind the log's protections.
 func cutStream(t *testing.T, d deployment, stream string) {
 	t.Helper()
-	ctx := context.Background()
-	if d.databaseURL == "" {
-		db, err := openSQLiteBehindChatd(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		for _, q := range []string{"DROP TRIGGER events_no_delete", "DELETE FROM events WHERE stream = '" + stream + "'"} {
-			if _, err := db.ExecContext(ctx, q); err != nil {
-				t.Fatalf("cut: %s: %v", q, err)
-			}
-		}
-		return
-	}
-	conn, err := pgx.Connect(ctx, d.databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "DELETE FROM events WHERE stream = $1", stream); err != nil {
-		t.Fatalf("cut: %v", err)
-	}
+	asSuperuser(t, d, []string{"DROP TRIGGER events_no_delete", "DELETE FROM events WHERE stream = '" + stream + "'"},
+		"DELETE FROM events WHERE stream = $1", stream)
 }
 
 // openSQLiteBehindChatd opens the embedded store's file beside the running
