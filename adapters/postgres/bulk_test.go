@@ -203,3 +203,36 @@ func tableRows(tb testing.TB, db *DB, bases []string, version int) []string {
 	}
 	return out
 }
+
+// TestReadIndexesWaitForActivate: a version prepared beside a serving one
+// gets its read-only indexes when it is activated, not before; the first
+// version gets them at once.
+func TestReadIndexesWaitForActivate(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	p := db.Projections()
+	exists := func(index string) bool {
+		t.Helper()
+		var ok bool
+		if err := db.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, index).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	mustPrepare(t, p, "history", 1)
+	mustPrepare(t, p, "history", 2)
+	mustPrepare(t, p, "history", 2) // idempotent
+	if !exists("history_messages_v1_search") || exists("history_messages_v2_search") {
+		t.Fatalf("search index of v1 %v, of v2 %v; want v1's only", exists("history_messages_v1_search"),
+			exists("history_messages_v2_search"))
+	}
+	if err := p.Activate(ctx, "history", 3); !errors.Is(err, projections.ErrNoProjection) {
+		t.Errorf("activating an unprepared version: %v, want ErrNoProjection", err)
+	}
+	if err := p.Activate(ctx, "history", 2); err != nil {
+		t.Fatal(err)
+	}
+	if !exists("history_messages_v2_search") {
+		t.Error("v2 serves without its search index")
+	}
+}

@@ -30,22 +30,29 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // Prepare creates the tables and checkpoint of name@version if missing; the
-// first version prepared for name becomes the serving one. An advisory lock
-// keeps two nodes preparing at once from racing on CREATE TABLE.
+// first version prepared for name becomes the serving one. A version
+// prepared beside a serving one is being rebuilt: its read indexes wait for
+// Activate. An advisory lock keeps two nodes preparing at once from racing
+// on CREATE TABLE.
 func (p *Projections) Prepare(ctx context.Context, name string, version int) error {
 	if version <= 0 {
 		return fmt.Errorf("prepare %s: version %d must be positive", name, version)
 	}
 	return p.db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))`, name); err != nil {
-			return fmt.Errorf("prepare %s v%d: lock: %w", name, version, err)
+		if err := lockProjection(ctx, tx, name); err != nil {
+			return fmt.Errorf("prepare %s v%d: %w", name, version, err)
 		}
-		for _, ddl := range readModels[name].ddl(version) {
+		serving, err := servingVersion(ctx, tx, name, "")
+		if err != nil && !errors.Is(err, projections.ErrNoProjection) {
+			return fmt.Errorf("prepare %s v%d: %w", name, version, err)
+		}
+		serves := serving == 0 || serving == version
+		for _, ddl := range readModels[name].ddl(version, serves) {
 			if _, err := tx.Exec(ctx, ddl); err != nil {
 				return fmt.Errorf("create tables of %s v%d: %w", name, version, err)
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO projection_checkpoints (name, version) VALUES ($1, $2)
+		_, err = tx.Exec(ctx, `INSERT INTO projection_checkpoints (name, version) VALUES ($1, $2)
 			ON CONFLICT (name, version) DO NOTHING`, name, version)
 		if err != nil {
 			return fmt.Errorf("create checkpoint of %s v%d: %w", name, version, err)
@@ -54,6 +61,42 @@ func (p *Projections) Prepare(ctx context.Context, name string, version int) err
 			ON CONFLICT (name) DO NOTHING`, name, version)
 		if err != nil {
 			return fmt.Errorf("register %s v%d: %w", name, version, err)
+		}
+		return nil
+	})
+}
+
+// lockProjection takes the transaction-scoped advisory lock under which
+// name's tables are created.
+func lockProjection(ctx context.Context, tx pgx.Tx, name string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))`, name); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return nil
+}
+
+// createReadIndexes builds the read indexes of name@version, if that
+// version is prepared, before it serves. It runs outside Activate's
+// transaction so the serving version keeps applying meanwhile; nothing
+// else writes a version being rebuilt.
+func (p *Projections) createReadIndexes(ctx context.Context, name string, version int) error {
+	ddls := readModels[name].readDDL(version)
+	if len(ddls) == 0 {
+		return nil
+	}
+	return p.db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockProjection(ctx, tx, name); err != nil {
+			return fmt.Errorf("index %s v%d: %w", name, version, err)
+		}
+		if _, err := checkpointOf(ctx, tx, name, version, false); errors.Is(err, projections.ErrNoProjection) {
+			return nil // Activate reports it
+		} else if err != nil {
+			return err
+		}
+		for _, ddl := range ddls {
+			if _, err := tx.Exec(ctx, ddl); err != nil {
+				return fmt.Errorf("index %s v%d: %w", name, version, err)
+			}
 		}
 		return nil
 	})
@@ -117,12 +160,15 @@ func checkpointOf(ctx context.Context, q querier, name string, version int, lock
 	return domain.Cursor{TxID: uint64(txID), Position: pos}, nil
 }
 
-// Activate makes version serve reads and drops every other version's tables
-// and checkpoint, in one transaction, provided version's checkpoint equals
+// Activate builds version's read indexes, then makes it serve reads and
+// drops every other version's tables and checkpoint, in one transaction, provided version's checkpoint equals
 // the serving one's. Locking the projection row FOR UPDATE waits out every
 // open batch (they hold it FOR SHARE), so none lands between the comparison
 // and the switch.
 func (p *Projections) Activate(ctx context.Context, name string, version int) error {
+	if err := p.createReadIndexes(ctx, name, version); err != nil {
+		return fmt.Errorf("activate %s v%d: %w", name, version, err)
+	}
 	return p.db.inTx(ctx, func(tx pgx.Tx) error {
 		serving, err := servingVersion(ctx, tx, name, "FOR UPDATE")
 		if err != nil {
