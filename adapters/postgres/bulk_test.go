@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,71 @@ func TestReadIndexesWaitForActivate(t *testing.T) {
 	}
 	if !exists("history_messages_v2_search") {
 		t.Error("v2 serves without its search index")
+	}
+}
+
+// TestHeldRowsSentEarly: a transaction holding more rows than sendEvery
+// sends them while it goes on; the result is the same, and a write that
+// failed in such a batch fails Commit and leaves nothing behind.
+func TestHeldRowsSentEarly(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	p := db.Projections()
+	mustPrepare(t, p, "history", 1)
+	room, ada := uuid.New(), domain.UserRef{ID: uuid.New(), Username: "ada"}
+	n := 2*sendEvery + 100
+	ids := make([]uuid.UUID, n)
+	post := func(tx projections.Tx, i int, id uuid.UUID) error {
+		return errors.Join(tx.InsertRoomEvent(ctx, room, int64(i+1), []byte(`{}`)),
+			tx.InsertMessage(ctx, projections.Message{ID: id, Room: room, Seq: int64(i + 1), Author: ada,
+				Body: fmt.Sprint("message ", i), ClientID: id}))
+	}
+	apply(t, p, "history", 0, domain.Cursor{TxID: 1, Position: 1}, func(tx projections.Tx) error {
+		for i := range ids {
+			ids[i] = uuid.New()
+			if err := post(tx, i, ids[i]); err != nil {
+				return err
+			}
+		}
+		return tx.EditMessage(ctx, room, ids[0], "edited", time.Now()) // its insert went early
+	})
+	msgs, _, err := db.Messages(ctx, room, Page{Forward: true, Limit: 1})
+	if err != nil || len(msgs) != 1 || msgs[0].Body != "edited" {
+		t.Errorf("first message = %+v, %v; want edited", msgs, err)
+	}
+	var count int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM history_messages_v1`).Scan(&count); err != nil || count != n {
+		t.Errorf("%d messages (%v), want %d", count, err, n)
+	}
+
+	tx, err := p.Begin(ctx, "history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := tx.Rollback(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	var writeErr error
+	for i := range n { // seq 1 again under a new id: a unique violation in the first batch sent
+		if writeErr = post(tx, i+n, uuid.New()); writeErr != nil {
+			break
+		}
+	}
+	if writeErr == nil {
+		writeErr = post(tx, 0, uuid.New())
+	}
+	if writeErr == nil {
+		writeErr = tx.SetCheckpoint(ctx, domain.Cursor{TxID: 9, Position: 9})
+	}
+	if writeErr == nil {
+		writeErr = tx.Commit(ctx)
+	}
+	if writeErr == nil || !strings.Contains(writeErr.Error(), "duplicate key") {
+		t.Errorf("a duplicate seq sent early: %v, want a unique violation", writeErr)
+	}
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM history_messages_v1`).Scan(&count); err != nil || count != n {
+		t.Errorf("after the failed transaction: %d messages (%v), want %d", count, err, n)
 	}
 }

@@ -51,8 +51,10 @@ func (p *Projections) begin(ctx context.Context, name string, version int) (proj
 }
 
 // projTx is a projections.Tx on one projection version. Writes that return
-// nothing are queued and sent in one round trip before the next read or at
-// commit; a failing write therefore fails Commit, and with it the batch.
+// nothing are queued (or held, see heldRows) and sent in one round trip
+// before the next read or at commit, or sooner without waiting once many
+// rows are held; a failing write therefore fails Commit (or a later
+// write), and with it the batch.
 type projTx struct {
 	db         *DB
 	tx         pgx.Tx
@@ -62,7 +64,11 @@ type projTx struct {
 	pending    *pgx.Batch
 	held       []heldRows        // rows not queued yet, a set per table
 	tables     map[string]string // base name → versioned name
-	committed  bool
+	// inflight is a batch sent but not read back (see send); n is its
+	// number of statements.
+	inflight  pgx.BatchResults
+	inflightN int
+	committed bool
 }
 
 var _ projections.Tx = (*projTx)(nil)
@@ -96,8 +102,25 @@ func (t *projTx) queue(query string, tables []string, args ...any) error {
 	return nil
 }
 
-// flush sends the held rows and the queued writes.
-func (t *projTx) flush(ctx context.Context) error {
+// sendEvery is how many rows a held set gathers before the transaction
+// sends what it holds without waiting: PostgreSQL then inserts them while
+// the fold prepares the next rows, instead of the two taking turns.
+const sendEvery = 512
+
+// heldRow is called after a row was added to a held set of n rows.
+func (t *projTx) heldRow(ctx context.Context, n int) error {
+	if n < sendEvery {
+		return nil
+	}
+	return t.send(ctx)
+}
+
+// send waits for the batch in flight, then sends the held rows and the
+// queued writes without reading their results.
+func (t *projTx) send(ctx context.Context) error {
+	if err := t.wait(); err != nil {
+		return err
+	}
 	if err := t.release(""); err != nil {
 		return err
 	}
@@ -106,9 +129,19 @@ func (t *projTx) flush(ctx context.Context) error {
 	}
 	b := t.pending
 	t.pending = &pgx.Batch{}
-	res := t.tx.SendBatch(ctx, b)
+	t.inflight, t.inflightN = t.tx.SendBatch(ctx, b), b.Len()
+	return nil
+}
+
+// wait reads back the batch in flight, if any.
+func (t *projTx) wait() error {
+	if t.inflight == nil {
+		return nil
+	}
+	res, n := t.inflight, t.inflightN
+	t.inflight, t.inflightN = nil, 0
 	var errs []error
-	for range b.Len() {
+	for range n {
 		if _, err := res.Exec(); err != nil {
 			errs = append(errs, err)
 			break
@@ -119,6 +152,14 @@ func (t *projTx) flush(ctx context.Context) error {
 		return fmt.Errorf("write %s v%d: %w", t.name, t.version, err)
 	}
 	return nil
+}
+
+// flush sends the held rows and the queued writes and waits for them.
+func (t *projTx) flush(ctx context.Context) error {
+	if err := t.send(ctx); err != nil {
+		return err
+	}
+	return t.wait()
 }
 
 func (t *projTx) Commit(ctx context.Context) error {
@@ -137,6 +178,9 @@ func (t *projTx) Rollback(ctx context.Context) error {
 	if t.committed {
 		return nil
 	}
+	// The connection is busy until the batch in flight is read back; its
+	// error, if any, is moot.
+	_ = t.wait()
 	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 		return fmt.Errorf("rollback %s v%d: %w", t.name, t.version, err)
 	}

@@ -26,7 +26,7 @@ var (
 
 // InsertRoomEvent stores a room event's frame; a known (room, seq) changes
 // nothing. Frames are held and inserted together (see heldRows).
-func (t *projTx) InsertRoomEvent(_ context.Context, room uuid.UUID, seq int64, frame []byte) error {
+func (t *projTx) InsertRoomEvent(ctx context.Context, room uuid.UUID, seq int64, frame []byte) error {
 	rows, err := hold(t, historyEventsTable[0], func() *roomEventRows { return &roomEventRows{} })
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func (t *projTx) InsertRoomEvent(_ context.Context, room uuid.UUID, seq int64, f
 	rows.room = append(rows.room, uuidElem(room))
 	rows.seq = append(rows.seq, int8Elem(seq))
 	rows.frame = append(rows.frame, frame)
-	return nil
+	return t.heldRow(ctx, rows.len())
 }
 
 // roomEventRows are held history_events rows.
@@ -57,7 +57,7 @@ func (r *roomEventRows) statement(table string) (string, []any) {
 
 // InsertMessage adds a message; a known id changes nothing. Messages are
 // held and inserted together (see heldRows).
-func (t *projTx) InsertMessage(_ context.Context, m projections.Message) error {
+func (t *projTx) InsertMessage(ctx context.Context, m projections.Message) error {
 	rows, err := hold(t, historyMessagesTable[0], func() *messageRows { return &messageRows{} })
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (t *projTx) InsertMessage(_ context.Context, m projections.Message) error {
 	rows.body = append(rows.body, textElem(m.Body))
 	rows.clientID = append(rows.clientID, uuidElem(m.ClientID))
 	rows.sentAt = append(rows.sentAt, timeElem(m.SentAt))
-	return nil
+	return t.heldRow(ctx, rows.len())
 }
 
 // messageRows are held history_messages rows.
