@@ -11,6 +11,7 @@ import (
 	"github.com/chatlog/chat/adapters/postgres/pgtest"
 	"github.com/chatlog/chat/domain"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // mustOpen opens a store on a fresh database, closed when the test ends.
@@ -30,6 +31,18 @@ func mustOpen(tb testing.TB) *DB {
 // skips ordinary triggers), leaving only the hash chain to tell.
 func tamper(tb testing.TB, db *DB, stream string, version int64) {
 	tb.Helper()
+	asSuperuser(tb, db, func(ctx context.Context, tx pgx.Tx) {
+		tag, err := tx.Exec(ctx, `UPDATE events SET data = '{"tampered":true}' WHERE stream = $1 AND version = $2`, stream, version)
+		if err != nil || tag.RowsAffected() != 1 {
+			tb.Fatalf("tamper %s@%d: %d rows, %v", stream, version, tag.RowsAffected(), err)
+		}
+	})
+}
+
+// asSuperuser runs change in a transaction with the log's triggers off
+// for it (session_replication_role skips ordinary triggers).
+func asSuperuser(tb testing.TB, db *DB, change func(ctx context.Context, tx pgx.Tx)) {
+	tb.Helper()
 	ctx := context.Background()
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
@@ -39,10 +52,7 @@ func tamper(tb testing.TB, db *DB, stream string, version int64) {
 	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
 		tb.Fatalf("disable triggers: %v", err)
 	}
-	tag, err := tx.Exec(ctx, `UPDATE events SET data = '{"tampered":true}' WHERE stream = $1 AND version = $2`, stream, version)
-	if err != nil || tag.RowsAffected() != 1 {
-		tb.Fatalf("tamper %s@%d: %d rows, %v", stream, version, tag.RowsAffected(), err)
-	}
+	change(ctx, tx)
 	if err := tx.Commit(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -178,24 +188,14 @@ func TestSecretsStayOutOfTheLog(t *testing.T) {
 // sets its head back, as a superuser hiding a conversation would.
 func cut(tb testing.TB, db *DB, stream string, from int64) {
 	tb.Helper()
-	ctx := context.Background()
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-		tb.Fatalf("disable triggers: %v", err)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM events WHERE stream = $1 AND version >= $2`, stream, from); err != nil {
-		tb.Fatalf("cut %s from %d: %v", stream, from, err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE streams SET version = $2 - 1 WHERE stream = $1`, stream, from); err != nil {
-		tb.Fatalf("rewind head of %s: %v", stream, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	asSuperuser(tb, db, func(ctx context.Context, tx pgx.Tx) {
+		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE stream = $1 AND version >= $2`, stream, from); err != nil {
+			tb.Fatalf("cut %s from %d: %v", stream, from, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE streams SET version = $2 - 1 WHERE stream = $1`, stream, from); err != nil {
+			tb.Fatalf("rewind head of %s: %v", stream, err)
+		}
+	})
 }
 
 // headAt waits until the log head reaches want. The head is commit-safe:
