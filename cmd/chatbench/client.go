@@ -107,8 +107,7 @@ func (c *client) connect(ctx context.Context, timeout time.Duration) error {
 		Timeout: timeout,
 		Header:  c.header,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nd := net.Dialer{LocalAddr: c.local, Timeout: timeout}
-			return nd.DialContext(ctx, network, addr)
+			return newDialer(c.local, timeout).DialContext(ctx, network, addr)
 		},
 	}
 	conn, br, _, err := d.Dial(ctx, c.wsURL)

@@ -56,7 +56,7 @@ func newAPI(base string, sources []*net.TCPAddr) *api {
 		sources = []*net.TCPAddr{nil}
 	}
 	for _, src := range sources {
-		d := &net.Dialer{LocalAddr: src, Timeout: 10 * time.Second}
+		d := newDialer(src, 10*time.Second)
 		tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 8}
 		a.clients = append(a.clients, &http.Client{Transport: tr, Timeout: 30 * time.Second})
 	}
