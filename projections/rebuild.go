@@ -174,6 +174,21 @@ func (r *Runner) checkpoint(ctx context.Context, name string, version int) (doma
 	return cp, nil
 }
 
+// RebuildReader is a LogReader with a read for rebuilds: the events of
+// ReadAll, in its order, but possibly without the fields no fold uses (ID,
+// PrevHash, Hash), read the way that suits reading the whole log.
+type RebuildReader interface {
+	ReadRebuild(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, error)
+}
+
+// readLog is the read readAhead uses: ReadRebuild where the log has it.
+func (r *Runner) readLog(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, error) {
+	if rr, ok := r.cfg.Log.(RebuildReader); ok {
+		return rr.ReadRebuild(ctx, after, limit)
+	}
+	return r.cfg.Log.ReadAll(ctx, after, limit)
+}
+
 // chunk is one read of the log, handed from the reader to the writer.
 type chunk struct {
 	events []domain.Event
@@ -212,7 +227,7 @@ func (r *Runner) rebuildTo(ctx context.Context, st *projState, version int, unti
 func (r *Runner) readAhead(ctx context.Context, after domain.Cursor, until *domain.Cursor, out chan<- chunk) {
 	defer close(out)
 	for {
-		events, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.RebuildBatch)
+		events, err := r.readLog(ctx, after, r.cfg.RebuildBatch)
 		if err != nil {
 			err = fmt.Errorf("read log after %s: %w", after, err)
 		}

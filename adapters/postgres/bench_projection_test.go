@@ -34,8 +34,13 @@ func fillMessages(b *testing.B, db *DB, n int) {
 
 func historyRunner(b *testing.B, db *DB) *projections.Runner {
 	b.Helper()
+	return runnerOf(b, db, projections.History{})
+}
+
+func runnerOf(b *testing.B, db *DB, p projections.Projection) *projections.Runner {
+	b.Helper()
 	r, err := projections.NewRunner(projections.RunnerConfig{Store: db.Projections(), Log: db, Head: db,
-		Projections: []projections.Projection{projections.History{}}, Logger: slog.New(slog.DiscardHandler)})
+		Projections: []projections.Projection{p}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,11 +71,17 @@ func BenchmarkProjectionApply(b *testing.B) {
 
 // BenchmarkRebuild: building a new version of history beside the serving
 // one from position zero, then switching.
-func BenchmarkRebuild(b *testing.B) {
+func BenchmarkRebuild(b *testing.B) { benchRebuild(b, projections.History{}) }
+
+// BenchmarkRebuildRooms: the same for rooms, whose fold only raises each
+// room's head: mostly the cost of reading and decoding the log.
+func BenchmarkRebuildRooms(b *testing.B) { benchRebuild(b, projections.Rooms{}) }
+
+func benchRebuild(b *testing.B, p projections.Projection) {
 	const n = 50_000
 	db := mustOpen(b)
 	fillMessages(b, db, n)
-	r := historyRunner(b, db)
+	r := runnerOf(b, db, p)
 	if err := r.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +89,7 @@ func BenchmarkRebuild(b *testing.B) {
 	cpu := startCPUMeter(b, db)
 	b.ResetTimer()
 	for b.Loop() {
-		if err := r.Rebuild(context.Background(), "history", nil); err != nil {
+		if err := r.Rebuild(context.Background(), p.Name(), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
