@@ -89,24 +89,47 @@ func (t *appendTx) query(ctx context.Context, sql string, args ...any) (pgx.Rows
 	return rows, res.Close, nil
 }
 
-// LockStreams creates missing head rows (in sorted order, so concurrent
-// creators queue rather than deadlock) and locks them FOR UPDATE.
+// lockStreams takes each stream's transaction-scoped advisory lock, in one
+// global order (by key, so concurrent appenders queue instead of
+// deadlocking), before the transaction writes anything. That is what keeps
+// each stream's versions in order in the log: the log is read in
+// transaction id order, and PostgreSQL hands out the id at a transaction's
+// first write. Row locks (SELECT ... FOR UPDATE) are writes: a transaction
+// that locked one stream's row and then queued for another's got its id
+// before the holder it queued behind wrote the lower version, and its
+// higher version came first in the log (gateways then saw a room's seq
+// n+1 before n). An advisory lock is not a write, so a transaction gets
+// its id only once it holds every lock it needs, after every earlier
+// holder of those streams committed. Keys colliding (hashtext is 32 bits)
+// only makes two streams queue for each other. The first key, 1667785076
+// ("chat" in ASCII), sets stream locks apart; being two-key locks they
+// never conflict with the one-key leadership locks (relay.go).
+const lockStreams = `SELECT pg_advisory_xact_lock(1667785076, k)
+	FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest($1::text[]) AS s ORDER BY 1) AS keys`
+
+// LockStreams locks streams, then creates missing head rows and reads the
+// heads (a lock holder sees every earlier holder's commit: locks are freed
+// after the commit is visible).
 func (t *appendTx) LockStreams(ctx context.Context, streams []string) (map[string]eventstore.Head, error) {
 	b := &pgx.Batch{}
+	b.Queue(lockStreams, streams)
 	b.Queue(`INSERT INTO streams (stream, version) SELECT s, 0 FROM unnest($1::text[]) AS s ORDER BY s
 		ON CONFLICT (stream) DO NOTHING`, streams)
-	b.Queue(`SELECT stream, version, hash FROM streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE`, streams)
+	b.Queue(`SELECT stream, version, hash FROM streams WHERE stream = ANY($1::text[])`, streams)
 	res, _, err := t.send(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("lock streams: %w", err)
 	}
 	defer res.Close()
 	if _, err := res.Exec(); err != nil {
+		return nil, fmt.Errorf("lock streams: %w", err)
+	}
+	if _, err := res.Exec(); err != nil {
 		return nil, fmt.Errorf("create stream heads: %w", err)
 	}
 	rows, err := res.Query()
 	if err != nil {
-		return nil, fmt.Errorf("lock stream heads: %w", err)
+		return nil, fmt.Errorf("read stream heads: %w", err)
 	}
 	heads := make(map[string]eventstore.Head, len(streams))
 	var name string
@@ -116,7 +139,7 @@ func (t *appendTx) LockStreams(ctx context.Context, streams []string) (map[strin
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lock stream heads: %w", err)
+		return nil, fmt.Errorf("read stream heads: %w", err)
 	}
 	if err := res.Close(); err != nil {
 		return nil, fmt.Errorf("lock streams: %w", err)

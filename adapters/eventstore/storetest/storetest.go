@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UsernameConflict", func(t *testing.T) { testUsernameConflict(t, h) })
 	t.Run("IdempotentPost", func(t *testing.T) { testIdempotentPost(t, h) })
 	t.Run("MessageRules", func(t *testing.T) { testMessageRules(t, h) })
+	t.Run("StreamOrderInLog", func(t *testing.T) { testStreamOrderInLog(t, h) })
 	t.Run("CommitSafeTailing", func(t *testing.T) { testCommitSafeTailing(t, h) })
 	t.Run("Immutable", func(t *testing.T) { testImmutable(t, h) })
 	t.Run("VerifyFindsTamper", func(t *testing.T) { testVerifyFindsTamper(t, h) })
