@@ -25,3 +25,23 @@ func (db *DB) Membership(ctx context.Context, room, user uuid.UUID) (head int64,
 	}
 	return head, member, nil
 }
+
+// MemberRooms lists the rooms user is a member of, by id: what the gateway
+// needs to route presence, without Room's per-room counts (which grow with
+// history and made presence updates the costliest query under load).
+func (db *DB) MemberRooms(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {
+	var rooms []uuid.UUID
+	err := db.readAcross(ctx, `SELECT room FROM {room_members} WHERE user_id = $1 ORDER BY room`, []string{"rooms"},
+		func(q string) error {
+			rows, err := db.pool.Query(ctx, q, user)
+			if err != nil {
+				return err
+			}
+			rooms, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("rooms of member %s: %w", user, err)
+	}
+	return rooms, nil
+}

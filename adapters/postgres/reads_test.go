@@ -141,6 +141,12 @@ func TestReadModelsOverTheStore(t *testing.T) {
 	if _, _, err := db.Membership(ctx, uuid.New(), bob); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Errorf("unknown room: %v, want not found", err)
 	}
+	if rooms, err := db.MemberRooms(ctx, bob); err != nil || len(rooms) != 1 || rooms[0] != room {
+		t.Errorf("rooms of bob = %v, %v; want [%s]", rooms, err, room)
+	}
+	if rooms, err := db.MemberRooms(ctx, uuid.New()); err != nil || len(rooms) != 0 {
+		t.Errorf("rooms of a stranger = %v, %v; want none", rooms, err)
+	}
 }
 
 func TestPresenceAcrossNodes(t *testing.T) {

@@ -27,3 +27,35 @@ func (db *DB) Membership(ctx context.Context, room, user uuid.UUID) (head int64,
 	}
 	return head, member, nil
 }
+
+// MemberRooms lists the rooms user is a member of, by id: what the gateway
+// needs to route presence, without Room's per-room counts (which grow with
+// history and made presence updates the costliest query under load).
+func (db *DB) MemberRooms(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {
+	var rooms []uuid.UUID
+	err := db.readAcross(ctx, `SELECT room FROM {room_members} WHERE user_id = ?1 ORDER BY room`, []string{"rooms"},
+		func(tx *sql.Tx, q string) error {
+			rows, err := tx.QueryContext(ctx, q, user.String())
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			rooms = rooms[:0]
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					return err
+				}
+				id, err := uuid.Parse(s)
+				if err != nil {
+					return fmt.Errorf("room id %q: %w", s, err)
+				}
+				rooms = append(rooms, id)
+			}
+			return rows.Err()
+		})
+	if err != nil {
+		return nil, fmt.Errorf("rooms of member %s: %w", user, err)
+	}
+	return rooms, nil
+}

@@ -186,6 +186,12 @@ func checkPresence(t *testing.T, f chatFixture) {
 	if _, _, err := f.db.Membership(ctx, uuid.New(), f.bob); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Errorf("unknown room: %v, want not found", err)
 	}
+	if rooms, err := f.db.MemberRooms(ctx, f.bob); err != nil || len(rooms) != 1 || rooms[0] != f.room {
+		t.Errorf("rooms of bob = %v, %v; want [%s]", rooms, err, f.room)
+	}
+	if rooms, err := f.db.MemberRooms(ctx, uuid.New()); err != nil || len(rooms) != 0 {
+		t.Errorf("rooms of a stranger = %v, %v; want none", rooms, err)
+	}
 }
 
 func checkMessages(t *testing.T, f chatFixture) {

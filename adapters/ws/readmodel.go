@@ -57,7 +57,17 @@ func accessOf(room uuid.UUID, head int64, member bool, err error) (int64, error)
 	return head, nil
 }
 
+// MemberRoomsReader is the cheaper question a reader may answer instead of
+// RoomsFor: presence routing asks it for every user who connects anywhere.
+type MemberRoomsReader interface {
+	// MemberRooms lists the ids of the rooms user is a member of.
+	MemberRooms(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error)
+}
+
 func (m readModelRooms) RoomsOf(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {
+	if mr, ok := m.r.(MemberRoomsReader); ok {
+		return mr.MemberRooms(ctx, user)
+	}
 	rooms, err := m.r.RoomsFor(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("rooms of %s: %w", user, err)

@@ -60,3 +60,21 @@ func TestRoomsFromReadModel(t *testing.T) {
 		t.Fatalf("RoomsOf = %v, %v; want the 2 rooms with membership", ids, err)
 	}
 }
+
+// memberRooms answers MemberRooms itself, as both stores do.
+type memberRooms struct {
+	stubRooms
+	ids []uuid.UUID
+}
+
+func (m memberRooms) MemberRooms(context.Context, uuid.UUID) ([]uuid.UUID, error) { return m.ids, nil }
+
+func TestRoomsOfAsksTheCheaperQuestion(t *testing.T) {
+	want := []uuid.UUID{uuid.New()}
+	// RoomsFor would list this room: the answer must come from MemberRooms.
+	r := memberRooms{stubRooms: stubRooms{uuid.New(): {Member: true}}, ids: want}
+	got, err := RoomsFromReadModel(r).RoomsOf(context.Background(), uuid.New())
+	if err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Errorf("RoomsOf = %v, %v; want %v from MemberRooms", got, err, want)
+	}
+}

@@ -32,6 +32,8 @@ type DB interface {
 	httpapi.History
 	httpapi.Waiter
 	ws.History
+	ws.MembershipReader
+	ws.MemberRoomsReader
 	lease.Presence
 	Ping(ctx context.Context) error
 	CursorAt(ctx context.Context, position int64) (c domain.Cursor, ok bool, err error)
