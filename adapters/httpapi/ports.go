@@ -43,10 +43,11 @@ type Accounts interface {
 	// *domain.Error with CodeNotFound. It reads the table written with the
 	// registration, so it is current the moment registration returns.
 	Credentials(ctx context.Context, username string) (uuid.UUID, []byte, error)
-	// SessionByTokenHash returns the session stored under a token hash, or
-	// CodeNotFound. Revocation is written in the transaction that ends the
-	// session, so every node sees it at once.
-	SessionByTokenHash(ctx context.Context, hash []byte) (Session, error)
+	// SessionUser returns the session stored under a token hash with its
+	// user from the approval read model, in one read, or CodeNotFound when
+	// either is missing. Revocation is written in the transaction that ends
+	// the session, so every node sees it at once.
+	SessionUser(ctx context.Context, hash []byte) (Session, projections.User, error)
 	// User returns a user of the approval read model, or CodeNotFound.
 	User(ctx context.Context, id uuid.UUID) (projections.User, error)
 	// Users lists users with status ("" for all), oldest first.

@@ -54,6 +54,37 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (Session, err
 	return s, nil
 }
 
+// SessionUser returns the session stored under a token hash with its user
+// from the serving approval version, or CodeNotFound when either is
+// missing. Authentication runs it on every request and socket upgrade, so
+// it is one query (the version comes from the serving cache) rather than a
+// session read followed by a user read.
+func (db *DB) SessionUser(ctx context.Context, hash []byte) (Session, projections.User, error) {
+	var s Session
+	var u projections.User
+	var created time.Time
+	err := db.readServing(ctx, "approval", func(v int) error {
+		q, err := formatTables(`SELECT s.session_id, s.expires_at, s.revoked_at IS NOT NULL,
+				u.id, u.username, u.status, u.created_at,
+				ARRAY(SELECT r.role FROM {} r WHERE r.user_id = u.id ORDER BY r.role)
+			FROM sessions s JOIN {} u ON u.id = s.user_id
+			WHERE s.token_hash = $1`, "approval", v, "approval_roles", "approval_users")
+		if err != nil {
+			return err
+		}
+		return db.pool.QueryRow(ctx, q, hash).Scan(&s.ID, &s.ExpiresAt, &s.Revoked,
+			&u.ID, &u.Username, &u.Status, &created, &u.Roles)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Session{}, projections.User{}, domain.Errorf(domain.CodeNotFound, "no such session")
+	}
+	if err != nil {
+		return Session{}, projections.User{}, fmt.Errorf("session and user by token: %w", err)
+	}
+	s.UserID, s.ExpiresAt, u.CreatedAt = u.ID, s.ExpiresAt.UTC(), projections.Timestamp(created.UTC())
+	return s, u, nil
+}
+
 // readServing runs fn with the serving version of projection name. An
 // Activate may drop that version's tables between the look-up and the
 // read; the read then fails with undefined_table and is retried on the new

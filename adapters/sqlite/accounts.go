@@ -99,6 +99,66 @@ func (db *DB) User(ctx context.Context, id uuid.UUID) (projections.User, error) 
 	return users[0], nil
 }
 
+// SessionUser returns the session stored under a token hash with its user
+// from the serving approval version, or CodeNotFound when either is
+// missing. Authentication runs it on every request and socket upgrade, so
+// it reads session, user and roles in one statement (a row per role).
+func (db *DB) SessionUser(ctx context.Context, hash []byte) (Session, projections.User, error) {
+	var s Session
+	var u projections.User
+	var found bool
+	err := db.readServing(ctx, "approval", func(tx *sql.Tx, v int) error {
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT s.session_id, s.expires_at, s.revoked_at IS NOT NULL,
+				u.id, u.username, u.status, u.created_at, r.role
+			FROM sessions s JOIN approval_users_v%[1]d u ON u.id = s.user_id
+			LEFT JOIN approval_roles_v%[1]d r ON r.user_id = u.id
+			WHERE s.token_hash = ? ORDER BY r.role`, v), hash)
+		if err != nil {
+			return err
+		}
+		s, u, found, err = scanSessionUser(rows)
+		return err
+	})
+	if err != nil {
+		return Session{}, projections.User{}, fmt.Errorf("session and user by token: %w", err)
+	}
+	if !found {
+		return Session{}, projections.User{}, domain.Errorf(domain.CodeNotFound, "no such session")
+	}
+	return s, u, nil
+}
+
+// scanSessionUser reads SessionUser's rows: the session and user repeat on
+// every row, each row adding one role (NULL when the user has none).
+func scanSessionUser(rows *sql.Rows) (s Session, u projections.User, found bool, err error) {
+	defer rows.Close()
+	u.Roles = []string{}
+	for rows.Next() {
+		var sid, uid string
+		var expires, created int64
+		var role sql.NullString
+		if err := rows.Scan(&sid, &expires, &s.Revoked, &uid, &u.Username, &u.Status, &created, &role); err != nil {
+			return s, u, false, err
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, role.String)
+		}
+		if found {
+			continue
+		}
+		found = true
+		if s.ID, err = uuid.Parse(sid); err != nil {
+			return s, u, false, fmt.Errorf("session id %q: %w", sid, err)
+		}
+		if u.ID, err = uuid.Parse(uid); err != nil {
+			return s, u, false, fmt.Errorf("session %s user id %q: %w", sid, uid, err)
+		}
+		s.UserID, s.ExpiresAt = u.ID, time.UnixMilli(expires).UTC()
+		u.CreatedAt = projections.Timestamp(time.UnixMilli(created).UTC())
+	}
+	return s, u, found, rows.Err()
+}
+
 // Users lists users with status ("" for all), oldest first.
 func (db *DB) Users(ctx context.Context, status domain.UserStatus) ([]projections.User, error) {
 	var users []projections.User

@@ -20,9 +20,9 @@ func openPostgres(ctx context.Context, url string, log *slog.Logger) (*postgres.
 
 type postgresReads struct{ *postgres.DB }
 
-func (r postgresReads) SessionByTokenHash(ctx context.Context, hash []byte) (httpapi.Session, error) {
-	s, err := r.DB.SessionByTokenHash(ctx, hash)
-	return httpapi.Session(s), err
+func (r postgresReads) SessionUser(ctx context.Context, hash []byte) (httpapi.Session, projections.User, error) {
+	s, u, err := r.DB.SessionUser(ctx, hash)
+	return httpapi.Session(s), u, err
 }
 
 func (r postgresReads) Directory(ctx context.Context) ([]httpapi.Person, error) {
@@ -40,9 +40,9 @@ func openSQLite(ctx context.Context, dir string, log *slog.Logger) (*sqlite.DB, 
 
 type sqliteReads struct{ *sqlite.DB }
 
-func (r sqliteReads) SessionByTokenHash(ctx context.Context, hash []byte) (httpapi.Session, error) {
-	s, err := r.DB.SessionByTokenHash(ctx, hash)
-	return httpapi.Session(s), err
+func (r sqliteReads) SessionUser(ctx context.Context, hash []byte) (httpapi.Session, projections.User, error) {
+	s, u, err := r.DB.SessionUser(ctx, hash)
+	return httpapi.Session(s), u, err
 }
 
 func (r sqliteReads) Directory(ctx context.Context) ([]httpapi.Person, error) {
