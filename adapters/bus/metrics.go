@@ -10,6 +10,7 @@ type Metrics struct {
 	errors     *prometheus.CounterVec
 	badEntries prometheus.Counter
 	relayLag   prometheus.Gauge
+	leader     *prometheus.GaugeVec
 }
 
 // NewMetrics registers the bus metrics with reg.
@@ -28,8 +29,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		relayLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chat_relay_lag_events",
 			Help: "Log head position minus the relay checkpoint position (approximate: positions have gaps)."}),
+		leader: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "chat_leader",
+			Help: "1 while this node holds the lock of a one-per-deployment task (relay, projections, sealer)."}, []string{"lock"}),
 	}
-	reg.MustRegister(m.batches, m.events, m.updates, m.errors, m.badEntries, m.relayLag)
+	reg.MustRegister(m.batches, m.events, m.updates, m.errors, m.badEntries, m.relayLag, m.leader)
 	return m
 }
 
@@ -61,5 +65,16 @@ func (m *Metrics) badEntry() {
 func (m *Metrics) lag(events int64) {
 	if m != nil {
 		m.relayLag.Set(float64(events))
+	}
+}
+
+// Leading records whether this node holds lock.
+func (m *Metrics) Leading(lock string, held bool) {
+	if m != nil {
+		v := 0.0
+		if held {
+			v = 1
+		}
+		m.leader.WithLabelValues(lock).Set(v)
 	}
 }

@@ -89,7 +89,9 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		r.log.Info("relay leads")
+		r.cfg.Metrics.Leading(LeadershipName, true)
 		err = r.lead(ctx, lost)
+		r.cfg.Metrics.Leading(LeadershipName, false)
 		release()
 		if err != nil {
 			r.cfg.Metrics.busError("relay")

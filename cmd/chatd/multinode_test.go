@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -145,6 +147,56 @@ func TestMultiNodeProcesses(t *testing.T) {
 	} else {
 		t.Logf("carol offline on the survivors %s after kill -9 of her node", took.Round(time.Millisecond))
 	}
+	projectionsTakeover(t, [2]*process{a, b}, [2]*wsClient{clients[0], clients[1]}, [2]string{"alice", "bob"}, room)
+}
+
+// projectionsTakeover: exactly one survivor feeds the projections; after
+// kill -9 of that one the other takes over, and its sockets keep getting
+// live messages.
+func projectionsTakeover(t *testing.T, nodes [2]*process, clients [2]*wsClient, names [2]string, room string) {
+	feeding := [2]bool{feedsProjections(t, nodes[0]), feedsProjections(t, nodes[1])}
+	if feeding[0] == feeding[1] {
+		t.Fatalf("nodes feeding the projections: %v, want exactly one", feeding)
+	}
+	dead, live := 0, 1
+	if feeding[1] {
+		dead, live = 1, 0
+	}
+	nodes[dead].kill(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for !feedsProjections(t, nodes[live]) {
+		if time.Now().After(deadline) {
+			t.Fatal("the survivor does not feed the projections 10 s after the feeder died")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	watcher := clients[live]
+	head := wsSeq(watcher.subscribe(room, nil))
+	sender := nodes[live].ws(nodes[live].login(names[live], names[live]+"-password"))
+	const count = 5
+	if err := wsSendPaced(sender, room, count); err != nil {
+		t.Fatal(err)
+	}
+	for want := head + 1; want <= head+count; want++ {
+		if m := watcher.expect("event"); wsSeq(m) != want {
+			t.Fatalf("after the takeover: seq %d, want %d", wsSeq(m), want)
+		}
+	}
+}
+
+// feedsProjections reads the node's chat_leader gauge for the projections.
+func feedsProjections(t *testing.T, p *process) bool {
+	t.Helper()
+	resp, err := http.Get(p.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", p.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", p.URL, err)
+	}
+	return strings.Contains(string(body), `chat_leader{lock="projections"} 1`)
 }
 
 // multiNodeDelivery: every subscriber, on whatever node, sees the same

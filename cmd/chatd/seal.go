@@ -23,7 +23,9 @@ func (m *Main) runSealer(interval time.Duration) error {
 			sleepCtx(ctx, interval)
 			continue
 		}
+		m.busMetrics.Leading("sealer", true)
 		m.sealWhileLeading(ctx, lost, interval)
+		m.busMetrics.Leading("sealer", false)
 		release()
 	}
 	return nil

@@ -44,7 +44,7 @@ func (m *Main) startBus(ctx context.Context) (*busParts, error) {
 			return bp, fmt.Errorf("start projections: %w", err)
 		}
 		m.goRun("projections", func() error {
-			bp.bus.RunProjections(m.runCtx, bp.runner, bp.runner.Names(), 5*time.Second)
+			m.runProjectionsWhileLeading(bp)
 			return nil
 		})
 	}
