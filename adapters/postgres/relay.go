@@ -98,9 +98,12 @@ func (db *DB) listen(ctx context.Context, wake func()) error {
 // dies another node takes over within about a second. lost closes if the
 // connection fails while held; release unlocks and closes it.
 func (db *DB) AcquireLeadership(ctx context.Context, name string) (<-chan struct{}, func(), error) {
+	// A standby keeps its connection between attempts: a new backend every
+	// second per lock and node cost PostgreSQL more CPU than the attempts.
+	var conn *pgx.Conn
 	for {
-		conn, err := db.tryLock(ctx, name)
-		if err == nil && conn != nil {
+		got, err := db.tryLock(ctx, &conn, name)
+		if got {
 			return db.hold(conn, name)
 		}
 		if err != nil {
@@ -108,28 +111,32 @@ func (db *DB) AcquireLeadership(ctx context.Context, name string) (<-chan struct
 		}
 		select {
 		case <-ctx.Done():
+			if conn != nil {
+				_ = conn.Close(context.Background())
+			}
 			return nil, nil, fmt.Errorf("acquire leadership %s: %w", name, ctx.Err())
 		case <-time.After(retryEvery):
 		}
 	}
 }
 
-// tryLock returns a connection holding the lock, or nil if another holds it.
-func (db *DB) tryLock(ctx context.Context, name string) (*pgx.Conn, error) {
-	conn, err := db.connect(ctx)
-	if err != nil {
-		return nil, err
+// tryLock tries for the lock on *conn, connecting first if it is nil; a
+// connection that failed is closed and *conn set to nil.
+func (db *DB) tryLock(ctx context.Context, conn **pgx.Conn, name string) (bool, error) {
+	if *conn == nil {
+		c, err := db.connect(ctx)
+		if err != nil {
+			return false, err
+		}
+		*conn = c
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, name).Scan(&got); err != nil {
-		_ = conn.Close(context.Background())
-		return nil, fmt.Errorf("try lock %s: %w", name, err)
+	if err := (*conn).QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, name).Scan(&got); err != nil {
+		_ = (*conn).Close(context.Background())
+		*conn = nil
+		return false, fmt.Errorf("try lock %s: %w", name, err)
 	}
-	if !got {
-		_ = conn.Close(context.Background())
-		return nil, nil
-	}
-	return conn, nil
+	return got, nil
 }
 
 // hold watches the lock's connection until release.
