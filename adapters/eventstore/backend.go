@@ -89,3 +89,25 @@ type IdempotencyFinder interface {
 	// FindIdempotentMany returns the recorded event of each key that has one.
 	FindIdempotentMany(ctx context.Context, keys []IdempotencyKey) (map[IdempotencyKey]domain.Event, error)
 }
+
+// Prefetch is what a batch's decisions will read: inline state keys and
+// idempotency keys.
+type Prefetch struct {
+	Keys        []string
+	Idempotency []IdempotencyKey
+}
+
+// Loaded is what LockAndLoad read.
+type Loaded struct {
+	Heads      map[string]Head
+	State      map[string][]byte // the keys that exist
+	Idempotent map[IdempotencyKey]domain.Event
+}
+
+// LockLoader is an optional Tx extension: it locks streams (as
+// LockStreams) and then reads what the batch needs, in one round trip
+// instead of three. The reads must come after the locks, so they see every
+// earlier lock holder's commit.
+type LockLoader interface {
+	LockAndLoad(ctx context.Context, streams []string, p Prefetch) (Loaded, error)
+}

@@ -38,34 +38,48 @@ func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*
 	// A fixed lock order keeps concurrent batches from deadlocking.
 	slices.Sort(streams)
 	streams = slices.Compact(streams)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	idem := idempotencyKeysOf(batch)
+	if ll, ok := tx.(LockLoader); ok {
+		loaded, err := ll.LockAndLoad(ctx, streams, Prefetch{Keys: keys, Idempotency: idem})
+		if err != nil {
+			return nil, fmt.Errorf("lock streams and load: %w", err)
+		}
+		w := newWriterState(tx, cfg, streams, loaded.Heads)
+		for _, k := range keys {
+			w.state.Load(k, loaded.State[k])
+		}
+		w.rememberIdempotent(idem, loaded.Idempotent)
+		return w, nil
+	}
 	heads, err := tx.LockStreams(ctx, streams)
 	if err != nil {
 		return nil, fmt.Errorf("lock streams: %w", err)
 	}
+	w := newWriterState(tx, cfg, streams, heads)
+	if err := w.load(ctx, keys); err != nil {
+		return nil, err
+	}
+	if err := w.prefetchIdempotent(ctx, idem); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func newWriterState(tx Tx, cfg Config, streams []string, heads map[string]Head) *batchWriter {
 	versions := make(map[string]int64, len(heads))
 	locked := make(map[string]bool, len(streams))
 	for _, name := range streams {
 		versions[name] = heads[name].Version
 		locked[name] = true
 	}
-	w := &batchWriter{tx: tx, cfg: cfg, state: domain.NewState(nil, versions),
+	return &batchWriter{tx: tx, cfg: cfg, state: domain.NewState(nil, versions),
 		heads: heads, changed: map[string]bool{}, locked: locked, idem: map[IdempotencyKey]*domain.Event{}}
-	if err := w.load(ctx, keys); err != nil {
-		return nil, err
-	}
-	if err := w.prefetchIdempotent(ctx, batch); err != nil {
-		return nil, err
-	}
-	return w, nil
 }
 
-// prefetchIdempotent looks up every idempotency key of the batch in one
-// query when the backend can, instead of one query per command.
-func (w *batchWriter) prefetchIdempotent(ctx context.Context, batch []*request) error {
-	finder, ok := w.tx.(IdempotencyFinder)
-	if !ok {
-		return nil
-	}
+// idempotencyKeysOf lists the idempotency keys the batch's commands carry.
+func idempotencyKeysOf(batch []*request) []IdempotencyKey {
 	var keys []IdempotencyKey
 	for _, r := range batch {
 		if idem, ok := r.cmd.(domain.Idempotent); ok {
@@ -80,20 +94,33 @@ func (w *batchWriter) prefetchIdempotent(ctx context.Context, batch []*request) 
 			}
 		}
 	}
-	if len(keys) == 0 {
+	return keys
+}
+
+// prefetchIdempotent looks up every idempotency key of the batch in one
+// query when the backend can, instead of one query per command.
+func (w *batchWriter) prefetchIdempotent(ctx context.Context, keys []IdempotencyKey) error {
+	finder, ok := w.tx.(IdempotencyFinder)
+	if !ok || len(keys) == 0 {
 		return nil
 	}
 	found, err := finder.FindIdempotentMany(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("find %d idempotency keys: %w", len(keys), err)
 	}
+	w.rememberIdempotent(keys, found)
+	return nil
+}
+
+// rememberIdempotent records the look-up of keys: found events, and nil for
+// the keys not used before.
+func (w *batchWriter) rememberIdempotent(keys []IdempotencyKey, found map[IdempotencyKey]domain.Event) {
 	for _, k := range keys {
 		w.idem[k] = nil
 		if e, ok := found[k]; ok {
 			w.idem[k] = &e
 		}
 	}
-	return nil
 }
 
 // findIdempotent returns the event recorded under key, from this batch, the

@@ -26,34 +26,55 @@ var messageEvents = `SELECT type, data FROM events
 // LoadState returns the inline state values of the keys that exist, stored
 // ones and derived ones alike, in one round trip.
 func (t *appendTx) LoadState(ctx context.Context, keys []string) (map[string][]byte, error) {
-	var stored, derived, ids []string
-	for _, k := range keys {
-		if id, ok := domain.ParseMessageKey(k); ok {
-			derived, ids = append(derived, k), append(ids, id.String())
-		} else {
-			stored = append(stored, k)
-		}
-	}
 	b := &pgx.Batch{}
-	if len(stored) > 0 {
-		b.Queue(`SELECT key, value FROM inline_state WHERE key = ANY($1::text[])`, stored)
-	}
-	if len(derived) > 0 {
-		b.Queue(messageEvents, ids)
-	}
+	q := queueState(b, keys)
 	res, _, err := t.send(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
-	values := make(map[string][]byte, len(keys))
-	if len(stored) > 0 {
+	values, err := q.read(res)
+	if cerr := res.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("load state: %w", cerr)
+	}
+	return values, err
+}
+
+// stateQuery is a queued read of inline state keys.
+type stateQuery struct {
+	n               int
+	stored, derived []string
+}
+
+// queueState queues the reads of keys: stored ones from inline_state,
+// message states from their events.
+func queueState(b *pgx.Batch, keys []string) stateQuery {
+	q := stateQuery{n: len(keys)}
+	var ids []string
+	for _, k := range keys {
+		if id, ok := domain.ParseMessageKey(k); ok {
+			q.derived, ids = append(q.derived, k), append(ids, id.String())
+		} else {
+			q.stored = append(q.stored, k)
+		}
+	}
+	if len(q.stored) > 0 {
+		b.Queue(`SELECT key, value FROM inline_state WHERE key = ANY($1::text[])`, q.stored)
+	}
+	if len(q.derived) > 0 {
+		b.Queue(messageEvents, ids)
+	}
+	return q
+}
+
+// read reads the results queueState queued.
+func (q stateQuery) read(res pgx.BatchResults) (map[string][]byte, error) {
+	values := make(map[string][]byte, q.n)
+	var err error
+	if len(q.stored) > 0 {
 		err = readStored(res, values)
 	}
-	if err == nil && len(derived) > 0 {
-		err = readDerived(res, derived, values)
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
+	if err == nil && len(q.derived) > 0 {
+		err = readDerived(res, q.derived, values)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
