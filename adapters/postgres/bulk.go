@@ -95,6 +95,12 @@ type (
 	int8Elem  int64
 	timeElem  time.Time
 	byteaElem []byte
+	boolElem  bool
+	// nullTimeElem is a timestamptz that may be NULL (ok false).
+	nullTimeElem struct {
+		t  time.Time
+		ok bool
+	}
 )
 
 func (u uuidElem) UUIDValue() (pgtype.UUID, error) { return pgtype.UUID{Bytes: u, Valid: true}, nil }
@@ -105,6 +111,14 @@ func (n int8Elem) Int64Value() (pgtype.Int8, error) {
 	return pgtype.Int8{Int64: int64(n), Valid: true}, nil
 }
 func (b byteaElem) BytesValue() ([]byte, error) { return b, nil }
+
+func (b boolElem) BoolValue() (pgtype.Bool, error) {
+	return pgtype.Bool{Bool: bool(b), Valid: true}, nil
+}
+
+func (n nullTimeElem) TimestamptzValue() (pgtype.Timestamptz, error) {
+	return pgtype.Timestamptz{Time: n.t, Valid: n.ok}, nil
+}
 
 func (t timeElem) TimestamptzValue() (pgtype.Timestamptz, error) {
 	return pgtype.Timestamptz{Time: time.Time(t), Valid: true}, nil

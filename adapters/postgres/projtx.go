@@ -37,6 +37,7 @@ func (p *Projections) begin(ctx context.Context, name string, version int) (proj
 		if t.version == 0 {
 			t.version = serving
 		}
+		t.building = t.version != serving
 		t.checkpoint, err = checkpointOf(ctx, tx, name, t.version, true)
 	}
 	if err != nil {
@@ -68,6 +69,10 @@ type projTx struct {
 	// number of statements.
 	inflight  pgx.BatchResults
 	inflightN int
+	// building is set on a version that does not serve (a rebuild): its
+	// held rows go by COPY (see copy.go), whose outcome copying delivers.
+	building  bool
+	copying   chan error
 	committed bool
 }
 
@@ -109,7 +114,7 @@ const sendEvery = 512
 
 // heldRow is called after a row was added to a held set of n rows.
 func (t *projTx) heldRow(ctx context.Context, n int) error {
-	if n < sendEvery {
+	if n < sendEvery || (t.building && n < copyEvery) {
 		return nil
 	}
 	return t.send(ctx)
@@ -120,6 +125,17 @@ func (t *projTx) heldRow(ctx context.Context, n int) error {
 func (t *projTx) send(ctx context.Context) error {
 	if err := t.wait(); err != nil {
 		return err
+	}
+	if t.building {
+		var copies []copyRows
+		for _, h := range t.held {
+			if c, ok := h.(copyRows); ok && c.len() > 0 {
+				copies = append(copies, c.detach())
+			}
+		}
+		if len(copies) > 0 {
+			return t.sendCopies(ctx, copies)
+		}
 	}
 	if err := t.release(""); err != nil {
 		return err
@@ -133,8 +149,14 @@ func (t *projTx) send(ctx context.Context) error {
 	return nil
 }
 
-// wait reads back the batch in flight, if any.
+// wait reads back the batch in flight, if any, or the outcome of the
+// copies running.
 func (t *projTx) wait() error {
+	if t.copying != nil {
+		err := <-t.copying
+		t.copying = nil
+		return err
+	}
 	if t.inflight == nil {
 		return nil
 	}

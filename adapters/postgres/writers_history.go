@@ -37,24 +37,6 @@ func (t *projTx) InsertRoomEvent(ctx context.Context, room uuid.UUID, seq int64,
 	return t.heldRow(ctx, rows.len())
 }
 
-// roomEventRows are held history_events rows.
-type roomEventRows struct {
-	room  column[uuidElem]
-	seq   column[int8Elem]
-	frame column[byteaElem]
-}
-
-func (r *roomEventRows) table() string { return historyEventsTable[0] }
-func (r *roomEventRows) len() int      { return len(r.room) }
-
-func (r *roomEventRows) statement(table string) (string, []any) {
-	sql := unnestInsert(table, "room, seq, frame", []string{"uuid", "int8", "bytea"},
-		"ON CONFLICT (room, seq) DO NOTHING")
-	args := []any{r.room, r.seq, r.frame}
-	*r = roomEventRows{}
-	return sql, args
-}
-
 // InsertMessage adds a message; a known id changes nothing. Messages are
 // held and inserted together (see heldRows).
 func (t *projTx) InsertMessage(ctx context.Context, m projections.Message) error {
@@ -62,48 +44,59 @@ func (t *projTx) InsertMessage(ctx context.Context, m projections.Message) error
 	if err != nil {
 		return err
 	}
-	rows.id = append(rows.id, uuidElem(m.ID))
-	rows.room = append(rows.room, uuidElem(m.Room))
-	rows.seq = append(rows.seq, int8Elem(m.Seq))
-	rows.authorID = append(rows.authorID, uuidElem(m.Author.ID))
-	rows.authorName = append(rows.authorName, textElem(m.Author.Username))
-	rows.body = append(rows.body, textElem(m.Body))
-	rows.clientID = append(rows.clientID, uuidElem(m.ClientID))
-	rows.sentAt = append(rows.sentAt, timeElem(m.SentAt))
+	rows.add(m, t.building)
 	return t.heldRow(ctx, rows.len())
-}
-
-// messageRows are held history_messages rows.
-type messageRows struct {
-	id, room, authorID, clientID column[uuidElem]
-	seq                          column[int8Elem]
-	authorName, body             column[textElem]
-	sentAt                       column[timeElem]
-}
-
-func (r *messageRows) table() string { return historyMessagesTable[0] }
-func (r *messageRows) len() int      { return len(r.id) }
-
-func (r *messageRows) statement(table string) (string, []any) {
-	sql := unnestInsert(table, "id, room, seq, author_id, author_name, body, client_id, sent_at",
-		[]string{"uuid", "uuid", "int8", "uuid", "text", "text", "uuid", "timestamptz"},
-		"ON CONFLICT (id) DO NOTHING")
-	args := []any{r.id, r.room, r.seq, r.authorID, r.authorName, r.body, r.clientID, r.sentAt}
-	*r = messageRows{}
-	return sql, args
 }
 
 // EditMessage replaces a message's body; a tombstone stays empty.
 func (t *projTx) EditMessage(_ context.Context, room, id uuid.UUID, body string, at time.Time) error {
-	return t.queue(`UPDATE {} SET body = $1, edited_at = $2 WHERE room = $3 AND id = $4 AND NOT deleted`,
-		historyMessagesTable, body, at, room, id)
+	const edit = `UPDATE {} SET body = $1, edited_at = $2 WHERE room = $3 AND id = $4 AND NOT deleted`
+	if t.building {
+		return t.changeMessage(room, id, func(r *messageRows, i int) {
+			if !r.deleted[i] {
+				r.body[i], r.editedAt[i] = textElem(body), nullTimeElem{t: at, ok: true}
+			}
+		}, edit, body, at, room, id)
+	}
+	return t.queue(edit, historyMessagesTable, body, at, room, id)
 }
 
 // DeleteMessage tombstones a message: it keeps its seq, its body (and so
 // its search entry) goes.
 func (t *projTx) DeleteMessage(_ context.Context, room, id uuid.UUID) error {
-	return t.queue(`UPDATE {} SET body = '', deleted = true WHERE room = $1 AND id = $2`,
-		historyMessagesTable, room, id)
+	const del = `UPDATE {} SET body = '', deleted = true WHERE room = $1 AND id = $2`
+	if t.building {
+		return t.changeMessage(room, id, func(r *messageRows, i int) {
+			r.body[i], r.deleted[i] = "", true
+		}, del, room, id)
+	}
+	return t.queue(del, historyMessagesTable, room, id)
+}
+
+// changeMessage applies an edit or delete in a version being built without
+// sending the held messages first, which would cut their COPY short at
+// every edit. The update is queued to run before the held rows are
+// inserted, and change is applied to the held row of the same id, if that
+// row is in room. The outcome is the one of inserting first, then
+// updating: the table holds at most one row per id; if it has one, the
+// held rows of that id are dropped (ON CONFLICT, or the COPY's fallback)
+// and the update changed it; if not, the first held row of that id is the
+// one inserted, changed here if it is in room, as the update would have.
+func (t *projTx) changeMessage(room, id uuid.UUID, change func(*messageRows, int), query string, args ...any) error {
+	for _, h := range t.held {
+		if r, ok := h.(*messageRows); ok {
+			if i, ok := r.first[id]; ok && r.room[i] == uuidElem(room) {
+				change(r, i)
+				r.changed = true
+			}
+		}
+	}
+	q, err := t.sqlFor(query, historyMessagesTable...)
+	if err != nil {
+		return err
+	}
+	t.pending.Queue(q, args...)
+	return nil
 }
 
 // SetReadMarker moves the marker forward; a lower seq changes nothing.
