@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -146,19 +147,37 @@ func (s *Store) commitLoop() {
 				return
 			}
 		}
-		batch = append(batch[:0], first)
-	gather:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case r := <-s.requests:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
+		batch = s.gather(append(batch[:0], first))
 		s.writeBatch(batch)
 	}
 }
+
+// gather adds the queued requests to batch. When the queue runs dry it
+// yields a few times first: the callers of the batch that just committed
+// are runnable and about to queue their next commands, and a transaction
+// costs PostgreSQL about a millisecond of CPU however few events it holds
+// (BenchmarkAppendParallel64: 53 µs per event at 32 events a transaction,
+// 100 µs at 12).
+func (s *Store) gather(batch []*request) []*request {
+	for yields := 0; len(batch) < s.cfg.MaxBatch; {
+		select {
+		case r := <-s.requests:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if yields == gatherYields {
+			break
+		}
+		runtime.Gosched()
+		yields++
+	}
+	return batch
+}
+
+// gatherYields bounds the yields of gather, so a batch never waits for
+// commands that are not coming.
+const gatherYields = 3
 
 // writeBatch writes the batch in one transaction. If the transaction fails
 // as a whole, each command is retried alone so one bad command cannot fail
