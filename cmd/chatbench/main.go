@@ -92,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&c.maxMessages, "max-messages", 5_000_000, "stop sending after this many messages")
 	fs.StringVar(&c.adminUser, "admin-user", "benchadmin", "admin account; registered if the server has no users yet")
 	fs.StringVar(&c.adminPassword, "admin-password", "benchadmin-password", "admin password")
-	fs.StringVar(&c.userPrefix, "user-prefix", "", "prefix of the accounts this run creates; default random, so runs never collide")
+	fs.StringVar(&c.userPrefix, "user-prefix", "", "prefix of the accounts this run creates (a later run with the same prefix reuses them); default random, so runs never collide")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the bench itself to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

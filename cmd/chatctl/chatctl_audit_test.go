@@ -248,7 +248,9 @@ func TestProjectionsStatusStates(t *testing.T) {
 			t.Fatalf("no %s row in:\n%s", name, status)
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond) // the oldest unapplied event waits longer than 10 ms
+		// The oldest unapplied event must wait past --max-lag (10 ms) and
+		// long enough to show in the seconds column, printed to 0.1 s.
+		time.Sleep(150 * time.Millisecond)
 		behind := row(s.mustCtl(t, "", "projections", "status", "--max-lag", "10ms"), "approval")
 		if behind[3] == "0" || behind[4] == "0.0" || behind[5] != "failed" {
 			t.Errorf("approval, never applied, past --max-lag: %v; want lag and failed", behind)
