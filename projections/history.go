@@ -67,5 +67,5 @@ func (History) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Paylo
 	if err != nil {
 		return nil, err
 	}
-	return []Update{{Kind: UpdateRoomEvent, Room: room, Seq: e.Version, Frame: frame}}, nil
+	return []Update{{Kind: UpdateRoomEvent, Room: room, Seq: e.Version, Frame: frame, Cause: CauseOf(p)}}, nil
 }

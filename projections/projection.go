@@ -100,4 +100,23 @@ type Update struct {
 	User    uuid.UUID  `json:"u,omitzero"`
 	Session uuid.UUID  `json:"x,omitzero"`
 	Frame   []byte     `json:"f,omitempty"`
+	// Cause names the command a room event answers (see CauseOf), so the
+	// gateway holds the event back only from the socket still waiting for
+	// that command's ack.
+	Cause uuid.UUID `json:"c,omitzero"`
+}
+
+// CauseOf is what a socket's command and the room event it records have in
+// common: the client id of a posted message, the message id of an edit or
+// a delete; uuid.Nil for other events.
+func CauseOf(p domain.Payload) uuid.UUID {
+	switch e := p.(type) {
+	case *domain.MessagePosted:
+		return e.ClientID
+	case *domain.MessageEdited:
+		return e.MessageID
+	case *domain.MessageDeleted:
+		return e.MessageID
+	}
+	return uuid.Nil
 }

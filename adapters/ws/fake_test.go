@@ -241,7 +241,8 @@ func (f *fakeChat) appendLocked(room uuid.UUID, meta domain.Metadata, p domain.P
 	}
 	r.log = append(r.log, RoomFrame{Seq: e.Version, Frame: frame})
 	if !f.dropSeq[e.Version] {
-		f.updates <- []projections.Update{{Kind: projections.UpdateRoomEvent, Room: room, Seq: e.Version, Frame: frame}}
+		f.updates <- []projections.Update{{Kind: projections.UpdateRoomEvent, Room: room, Seq: e.Version, Frame: frame,
+			Cause: projections.CauseOf(p)}}
 	}
 	return e
 }

@@ -104,7 +104,11 @@ func (c *conn) runCommand(r *request) {
 		}
 		return // the read frame comes back through the bus
 	}
-	s := c.holdForAck(r.room)
+	cause := r.clientID
+	if r.typ != ftSend {
+		cause = r.id
+	}
+	s := c.holdForAck(r.room, cause)
 	events, err := c.g.cfg.Commands.Execute(ctx, cmd, c.meta(r))
 	var frame []byte
 	if err == nil {
@@ -119,20 +123,20 @@ func (c *conn) runCommand(r *request) {
 		c.pushLocked(frame)
 	}
 	if s != nil {
-		s.acking--
-		s.releaseLocked()
+		s.ackedLocked(cause)
 	}
 	c.mu.Unlock()
 }
 
-// holdForAck makes the socket's subscription to room (if any) hold live
-// frames until the command's ack is queued; it returns that subscription.
-func (c *conn) holdForAck(room uuid.UUID) *sub {
+// holdForAck makes the socket's subscription to room (if any) hold the
+// event of the command with cause until the command's ack is queued; it
+// returns that subscription.
+func (c *conn) holdForAck(room, cause uuid.UUID) *sub {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.subs[room]
 	if s != nil {
-		s.acking++
+		s.awaiting = append(s.awaiting, cause)
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,5 +52,60 @@ func TestAckBeforeItsEvent(t *testing.T) {
 		if e := ann.expect("event"); e["kind"] != kind {
 			t.Fatalf("bystander got %v, want %s", e, kind)
 		}
+	}
+}
+
+// gatedAcks holds the posts of one user before they are recorded until
+// the test opens the gate, then offers their events to the gateway before
+// the ack exists (as slowAcks does).
+type gatedAcks struct {
+	*fakeChat
+	held    uuid.UUID
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedAcks) Execute(ctx context.Context, cmd domain.Command, meta domain.Metadata) ([]domain.Event, error) {
+	post, ok := cmd.(domain.PostMessage)
+	if !ok || post.By != g.held {
+		return g.fakeChat.Execute(ctx, cmd, meta)
+	}
+	g.entered <- struct{}{}
+	<-g.gate
+	return slowAcks{g.fakeChat}.Execute(ctx, cmd, meta)
+}
+
+// TestOnlyItsOwnEventWaitsForTheAck: while bob's send waits for its ack,
+// ann's message in the same room still reaches bob at once (holding every
+// frame while any of a socket's commands was in flight held a pipelining
+// sender's room back until its queue overflowed); bob's own event still
+// comes after his ack.
+func TestOnlyItsOwnEventWaitsForTheAck(t *testing.T) {
+	g := &gatedAcks{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	h := newHarness(t, func(c *Config) {
+		g.fakeChat = c.Commands.(*fakeChat)
+		c.Commands = g
+	})
+	var open sync.Once
+	release := func() { open.Do(func() { close(g.gate) }) }
+	t.Cleanup(release) // a failed expectation must not leave bob's command stuck
+	bob, ann := h.user("bob"), h.user("ann")
+	g.held = bob.id()
+	room := h.chat.addRoom(bob.id(), ann.id())
+	bob.subscribe(room, nil)
+	bob.sendJSON(map[string]any{"type": "send", "ref": "held", "room": room, "client_id": uuid.New(), "body": "mine"})
+	<-g.entered
+	ann.sendJSON(map[string]any{"type": "send", "ref": "a", "room": room, "client_id": uuid.New(), "body": "meanwhile"})
+	ann.expect("ack")
+	if e := bob.expect("event"); e["kind"] != "message_posted" {
+		t.Fatalf("while his send waits: %v, want ann's message", e)
+	}
+	release()
+	ack := bob.expect("ack")
+	if ack["ref"] != "held" {
+		t.Fatalf("got %v, want the ack of bob's send", ack)
+	}
+	if e := bob.expect("event"); seqOf(e) != seqOf(ack) {
+		t.Fatalf("after the ack: %v, want bob's own event seq %d", e, seqOf(ack))
 	}
 }

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"slices"
 	"time"
 
 	"github.com/chatlog/chat/projections"
@@ -35,11 +36,15 @@ type sub struct {
 	removed bool
 	last    int64
 	pending []pendingFrame
-	// acking counts this socket's send, edit and delete commands on the
-	// room still waiting for their ack. Live frames are held meanwhile, so
-	// the sender sees its ack before the event it caused (PROTOCOL.md:
-	// "The message then arrives as an event frame").
-	acking int
+	// awaiting are the causes (projections.CauseOf) of this socket's send,
+	// edit and delete commands on the room still waiting for their ack.
+	// The event of one of them, and everything after it, is held until
+	// that ack is out (blocked), so the sender sees its ack before the
+	// event it caused (PROTOCOL.md: "The message then arrives as an event
+	// frame"). Holding every frame while any command was in flight held a
+	// pipelining sender's room back until its queue overflowed.
+	awaiting []uuid.UUID
+	blocked  bool
 }
 
 // pendingFrame is a frame held back during a replay or heal; seq 0 marks a
@@ -47,6 +52,7 @@ type sub struct {
 type pendingFrame struct {
 	seq   int64
 	frame []byte
+	cause uuid.UUID
 }
 
 // Deliver takes projected updates from the bus, in publish order. Room
@@ -59,10 +65,10 @@ func (g *Gateway) Deliver(updates []projections.Update) {
 		switch u.Kind {
 		case projections.UpdateRoomEvent:
 			if u.Seq > 0 {
-				g.deliverRoom(u.Room, u.Seq, textFrame(u.Frame))
+				g.deliverRoom(u.Room, u.Seq, textFrame(u.Frame), u.Cause)
 			}
 		case projections.UpdateRead:
-			g.deliverRoom(u.Room, 0, textFrame(u.Frame))
+			g.deliverRoom(u.Room, 0, textFrame(u.Frame), uuid.Nil)
 		case projections.UpdatePresence, projections.UpdateMembership:
 			g.work.push(*u)
 		case projections.UpdateSessionEnded:
@@ -74,14 +80,14 @@ func (g *Gateway) Deliver(updates []projections.Update) {
 }
 
 // deliverRoom offers one frame to every subscriber of room.
-func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte) {
+func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte, cause uuid.UUID) {
 	g.mu.RLock()
 	n := 0
 	if rs := g.rooms[room]; rs != nil {
 		n = len(rs.subs)
 		for _, s := range rs.subs {
 			s.c.mu.Lock()
-			s.offerLocked(seq, frame)
+			s.offerLocked(seq, frame, cause)
 			s.c.mu.Unlock()
 		}
 	}
@@ -92,13 +98,19 @@ func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte) {
 }
 
 // offerLocked queues a live frame in seq order: a repeat is dropped, the
-// next seq goes out, a gap starts a heal from history.
-func (s *sub) offerLocked(seq int64, frame []byte) {
+// next seq goes out, a gap starts a heal from history, the event of a
+// command whose ack is not out yet waits for it.
+func (s *sub) offerLocked(seq int64, frame []byte, cause uuid.UUID) {
 	if s.c.closing {
 		return
 	}
-	if !s.live || s.healing || s.acking > 0 {
-		s.holdLocked(seq, frame)
+	if !s.live || s.healing || s.blocked {
+		s.holdLocked(seq, frame, cause)
+		return
+	}
+	if cause != uuid.Nil && slices.Contains(s.awaiting, cause) {
+		s.blocked = true
+		s.holdLocked(seq, frame, cause)
 		return
 	}
 	switch {
@@ -111,37 +123,41 @@ func (s *sub) offerLocked(seq int64, frame []byte) {
 		}
 	default:
 		s.healing = true
-		s.holdLocked(seq, frame)
+		s.holdLocked(seq, frame, cause)
 		go s.c.g.heal(s)
 	}
 }
 
-func (s *sub) holdLocked(seq int64, frame []byte) {
+func (s *sub) holdLocked(seq int64, frame []byte, cause uuid.UUID) {
 	if len(s.pending) >= s.c.g.cfg.QueueLen {
 		s.c.g.m.overflows.Inc()
 		s.c.closeLocked(statusTryAgain, "queue overflow", true)
 		return
 	}
-	s.pending = append(s.pending, pendingFrame{seq, frame})
+	s.pending = append(s.pending, pendingFrame{seq, frame, cause})
 }
 
-// releaseLocked offers the frames held while acks were pending, unless a
-// replay or heal still holds them.
-func (s *sub) releaseLocked() {
-	if s.live && !s.healing && !s.removed && s.acking == 0 && len(s.pending) > 0 {
+// ackedLocked records that the ack of the command with cause is out and
+// offers the frames held for it, unless a replay or heal still holds them.
+func (s *sub) ackedLocked(cause uuid.UUID) {
+	if i := slices.Index(s.awaiting, cause); i >= 0 {
+		s.awaiting = slices.Delete(s.awaiting, i, i+1)
+	}
+	if s.blocked && s.live && !s.healing && !s.removed {
 		s.goLiveLocked()
 	}
 }
 
-// goLiveLocked ends a replay or heal: held frames are offered again, in
-// order; a new gap among them starts another heal holding the rest.
+// goLiveLocked ends a replay, heal or wait for an ack: held frames are
+// offered again, in order; a new gap or awaited event among them holds
+// the rest again.
 func (s *sub) goLiveLocked() {
 	held := s.pending
 	s.pending = nil
-	s.live, s.healing = true, false
+	s.live, s.healing, s.blocked = true, false, false
 	for i, p := range held {
-		s.offerLocked(p.seq, p.frame)
-		if s.healing {
+		s.offerLocked(p.seq, p.frame, p.cause)
+		if s.healing || s.blocked {
 			s.pending = append(s.pending, held[i+1:]...)
 			return
 		}
