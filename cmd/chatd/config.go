@@ -33,6 +33,9 @@ type Config struct {
 	// SealInterval is how often the log is sealed (LogSealed over every
 	// stream head).
 	SealInterval time.Duration
+	// Heartbeat is the sockets' heartbeat (hello's heartbeat_ms); a client
+	// silent for two of them is closed.
+	Heartbeat time.Duration
 	// PprofAddr serves net/http/pprof on a separate listener (never the
 	// public one); empty disables it.
 	PprofAddr string
@@ -74,6 +77,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("CHAT_TRUST_PROXY", "") == "true", "take client address and scheme from X-Forwarded-* (CHAT_TRUST_PROXY)")
 	ttl := fs.String("session-ttl", env("CHAT_SESSION_TTL", "720h"), "session lifetime (CHAT_SESSION_TTL)")
 	seal := fs.String("seal-interval", env("CHAT_SEAL_INTERVAL", "1m"), "how often to seal the log for auditors (CHAT_SEAL_INTERVAL)")
+	heartbeat := fs.String("heartbeat", env("CHAT_HEARTBEAT", "25s"), "socket heartbeat; a client silent for two is closed (CHAT_HEARTBEAT)")
 	lag := fs.String("max-lag", env("CHAT_MAX_LAG", "10s"), "projection lag over which /readyz fails (CHAT_MAX_LAG)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("CHAT_PPROF_ADDR", ""), "serve /debug/pprof on this address, e.g. 127.0.0.1:6060 (CHAT_PPROF_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CHAT_LOG_LEVEL", "info"), "debug, info, warn or error (CHAT_LOG_LEVEL)")
@@ -86,6 +90,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.SealInterval, err = time.ParseDuration(*seal); err != nil || c.SealInterval <= 0 {
 		return c, fmt.Errorf("seal-interval: %q is not a positive duration", *seal)
+	}
+	if c.Heartbeat, err = time.ParseDuration(*heartbeat); err != nil || c.Heartbeat < 100*time.Millisecond {
+		return c, fmt.Errorf("heartbeat: %q is not a duration of at least 100ms", *heartbeat)
 	}
 	if c.MaxLag, err = time.ParseDuration(*lag); err != nil || c.MaxLag <= 0 {
 		return c, fmt.Errorf("max-lag: %q is not a positive duration", *lag)

@@ -97,7 +97,7 @@ func (m *Main) startGateway(ctx context.Context, bp *busParts) error {
 		Auth: wsAuth{httpapi.Authenticator{Accounts: db, Now: time.Now}}, Commands: m.platform.Store,
 		Rooms: ws.RoomsFromReadModel(db), History: db, Signals: wsSignals{bp.bus},
 		Node: m.cfg.NodeID, PublicURL: m.cfg.PublicURL, AllowedOrigins: m.cfg.AllowedOrigins,
-		TrustProxy: m.cfg.TrustProxy, Logger: m.log, Registerer: m.registry,
+		TrustProxy: m.cfg.TrustProxy, Heartbeat: m.cfg.Heartbeat, Logger: m.log, Registerer: m.registry,
 	})
 	if err != nil {
 		return err
