@@ -50,33 +50,31 @@ func EncodeEventFrame(e *domain.Event, p domain.Payload) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("event at position %d: %s is not a room stream", e.Position, e.Stream)
 	}
-	meta, err := domain.DecodeMetadata(e.Metadata)
+	actor, err := actorOf(e.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("event at position %d: %w", e.Position, err)
 	}
-	f := EventFrame{Type: "event", Room: room, Seq: e.Version, Kind: domain.ProtocolKind(e.Type),
-		At: Timestamp(e.RecordedAt), Actor: meta.Actor()}
-	switch ev := p.(type) {
-	case *domain.RoomCreated:
-		f.Data = roomCreatedData{Name: ev.Name, Kind: ev.Kind}
-	case *domain.MemberJoined:
-		f.Data = memberData{User: ev.User}
-	case *domain.MemberLeft:
-		f.Data = memberData{User: ev.User}
-	case *domain.MessagePosted:
-		f.Data = postedData{ID: ev.MessageID, Body: ev.Body, ClientID: ev.ClientID}
-	case *domain.MessageEdited:
-		f.Data = editedData{ID: ev.MessageID, Body: ev.Body}
-	case *domain.MessageDeleted:
-		f.Data = deletedData{ID: ev.MessageID}
-	default:
-		return nil, fmt.Errorf("event at position %d: %s is not a room event", e.Position, e.Type)
-	}
-	b, err := json.Marshal(f)
+	b, err := appendEventFrame(make([]byte, 0, 256+len(e.Data)), room, e.Version, domain.ProtocolKind(e.Type), e.RecordedAt, actor, p)
 	if err != nil {
 		return nil, fmt.Errorf("encode event frame at position %d: %w", e.Position, err)
 	}
 	return b, nil
+}
+
+// actorOf reads the actor of an event's metadata: the two fields the frame
+// needs, not the whole Metadata.
+func actorOf(raw []byte) (*domain.UserRef, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var m struct {
+		ActorID   string `json:"actor_id"`
+		ActorName string `json:"actor_name"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("decode metadata: %w", err)
+	}
+	return domain.Metadata{ActorID: m.ActorID, ActorName: m.ActorName}.Actor(), nil
 }
 
 // ReadFrame is PROTOCOL.md's `read` frame.
