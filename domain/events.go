@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -171,6 +172,16 @@ var decoders = map[string]func() Payload{
 	"NodeStarted":      func() Payload { return &NodeStarted{} },
 	"NodeStopped":      func() Payload { return &NodeStopped{} },
 	"LogSealed":        func() Payload { return &LogSealed{} },
+}
+
+// EventTypes lists the catalogue, sorted.
+func EventTypes() []string {
+	types := make([]string, 0, len(decoders))
+	for t := range decoders {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
 }
 
 // KnownEventType reports whether t is in the catalogue.

@@ -23,6 +23,15 @@ type Approval struct{}
 func (Approval) Name() string { return "approval" }
 func (Approval) Version() int { return 1 }
 
+// Reads lists the payloads Apply looks at (Selective).
+func (Approval) Reads(eventType string) bool {
+	switch eventType {
+	case "UserRegistered", "UserApproved", "UserRejected", "UserDeactivated", "RoleGranted", "SessionEnded":
+		return true
+	}
+	return false
+}
+
 func (Approval) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error) {
 	switch ev := p.(type) {
 	case *domain.UserRegistered:

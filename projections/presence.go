@@ -30,6 +30,15 @@ type Presence struct{}
 func (Presence) Name() string { return "presence" }
 func (Presence) Version() int { return 1 }
 
+// Reads lists the payloads Apply looks at (Selective).
+func (Presence) Reads(eventType string) bool {
+	switch eventType {
+	case "UserConnected", "UserDisconnected", "NodeStarted", "NodeStopped":
+		return true
+	}
+	return false
+}
+
 func (Presence) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error) {
 	w := PresenceWriter(tx)
 	switch ev := p.(type) {

@@ -29,6 +29,16 @@ type Projection interface {
 	Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error)
 }
 
+// Selective is an optional Projection extension. Reads reports whether
+// Apply needs the payload of events of a type; the runner decodes only
+// those and hands Apply a nil payload for the others (it still sees the
+// event: rooms moves a room's head on every room event). Most of the log
+// is messages, and four of the five projections have no use for their
+// payloads. TestSelectiveProjectionsReadWhatTheyFold keeps Reads honest.
+type Selective interface {
+	Reads(eventType string) bool
+}
+
 // Store holds the read models and their checkpoints.
 type Store interface {
 	// Begin opens a transaction on the serving version of projection name,

@@ -23,6 +23,15 @@ type ReadMarkers struct{}
 func (ReadMarkers) Name() string { return "read_markers" }
 func (ReadMarkers) Version() int { return 1 }
 
+// Reads lists the payloads Apply looks at (Selective).
+func (ReadMarkers) Reads(eventType string) bool {
+	switch eventType {
+	case "ReadMarkerMoved":
+		return true
+	}
+	return false
+}
+
 func (ReadMarkers) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error) {
 	ev, ok := p.(*domain.ReadMarkerMoved)
 	if !ok {

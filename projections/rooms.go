@@ -25,6 +25,15 @@ type Rooms struct{}
 func (Rooms) Name() string { return "rooms" }
 func (Rooms) Version() int { return 1 }
 
+// Reads lists the payloads Apply looks at (Selective).
+func (Rooms) Reads(eventType string) bool {
+	switch eventType {
+	case "RoomCreated", "MemberJoined", "MemberLeft":
+		return true
+	}
+	return false
+}
+
 func (Rooms) Apply(ctx context.Context, tx Tx, e *domain.Event, p domain.Payload) ([]Update, error) {
 	room, ok := domain.RoomIDFromStream(e.Stream)
 	if !ok {

@@ -264,9 +264,10 @@ func (r *Runner) applyChunk(ctx context.Context, st *projState, tx Tx, until *do
 // collect is set; rebuilds publish nothing).
 func (r *Runner) applyEvents(ctx context.Context, st *projState, tx Tx, events []domain.Event, collect bool) ([]Update, error) {
 	var updates []Update
+	sel, _ := st.p.(Selective)
 	for i := range events {
 		e := &events[i]
-		p, err := e.Decode()
+		p, err := decodeFor(sel, e)
 		if err != nil {
 			r.cfg.Metrics.failed(st.p.Name())
 			return nil, fmt.Errorf("projection %s: %w", st.p.Name(), err)
@@ -282,6 +283,18 @@ func (r *Runner) applyEvents(ctx context.Context, st *projState, tx Tx, events [
 		}
 	}
 	return updates, nil
+}
+
+// decodeFor decodes e's payload when the projection reads it (sel nil:
+// always). An unknown type is an error either way.
+func decodeFor(sel Selective, e *domain.Event) (domain.Payload, error) {
+	if sel == nil || sel.Reads(e.Type) {
+		return e.Decode()
+	}
+	if !domain.KnownEventType(e.Type) {
+		return nil, fmt.Errorf("event at position %d (%s v%d): unknown type %q", e.Position, e.Stream, e.Version, e.Type)
+	}
+	return nil, nil
 }
 
 // commit moves the checkpoint to `to`, commits, then publishes updates.
