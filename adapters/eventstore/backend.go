@@ -82,14 +82,6 @@ type IdempotencyKey struct {
 	Stream, Key string
 }
 
-// IdempotencyFinder is an optional Tx extension: it looks up many keys in
-// one query, so a batch of idempotent commands (every posted message) costs
-// one round trip instead of one per command.
-type IdempotencyFinder interface {
-	// FindIdempotentMany returns the recorded event of each key that has one.
-	FindIdempotentMany(ctx context.Context, keys []IdempotencyKey) (map[IdempotencyKey]domain.Event, error)
-}
-
 // Prefetch is what a batch's decisions will read: inline state keys and
 // idempotency keys.
 type Prefetch struct {

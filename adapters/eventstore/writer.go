@@ -40,8 +40,8 @@ func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*
 	streams = slices.Compact(streams)
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	idem := idempotencyKeysOf(batch)
 	if ll, ok := tx.(LockLoader); ok {
+		idem := idempotencyKeysOf(batch)
 		loaded, err := ll.LockAndLoad(ctx, streams, Prefetch{Keys: keys, Idempotency: idem})
 		if err != nil {
 			return nil, fmt.Errorf("lock streams and load: %w", err)
@@ -53,15 +53,14 @@ func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*
 		w.rememberIdempotent(idem, loaded.Idempotent)
 		return w, nil
 	}
+	// Otherwise each command looks its idempotency key up when it runs
+	// (SQLite: in process, no round trips to save).
 	heads, err := tx.LockStreams(ctx, streams)
 	if err != nil {
 		return nil, fmt.Errorf("lock streams: %w", err)
 	}
 	w := newWriterState(tx, cfg, streams, heads)
 	if err := w.load(ctx, keys); err != nil {
-		return nil, err
-	}
-	if err := w.prefetchIdempotent(ctx, idem); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -95,21 +94,6 @@ func idempotencyKeysOf(batch []*request) []IdempotencyKey {
 		}
 	}
 	return keys
-}
-
-// prefetchIdempotent looks up every idempotency key of the batch in one
-// query when the backend can, instead of one query per command.
-func (w *batchWriter) prefetchIdempotent(ctx context.Context, keys []IdempotencyKey) error {
-	finder, ok := w.tx.(IdempotencyFinder)
-	if !ok || len(keys) == 0 {
-		return nil
-	}
-	found, err := finder.FindIdempotentMany(ctx, keys)
-	if err != nil {
-		return fmt.Errorf("find %d idempotency keys: %w", len(keys), err)
-	}
-	w.rememberIdempotent(keys, found)
-	return nil
 }
 
 // rememberIdempotent records the look-up of keys: found events, and nil for

@@ -128,23 +128,6 @@ func (t *appendTx) FindIdempotent(ctx context.Context, stream, key string) (*dom
 	return &events[0], nil
 }
 
-var _ eventstore.IdempotencyFinder = (*appendTx)(nil)
-
-// FindIdempotentMany looks up many idempotency keys in one query.
-func (t *appendTx) FindIdempotentMany(ctx context.Context, keys []eventstore.IdempotencyKey) (map[eventstore.IdempotencyKey]domain.Event, error) {
-	b := &pgx.Batch{}
-	queueIdempotent(b, keys)
-	res, _, err := t.send(ctx, b)
-	if err != nil {
-		return nil, fmt.Errorf("find idempotent: %w", err)
-	}
-	found, err := readIdempotent(res)
-	if cerr := res.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("find idempotent: %w", cerr)
-	}
-	return found, err
-}
-
 func queueIdempotent(b *pgx.Batch, keys []eventstore.IdempotencyKey) {
 	streams, names := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
