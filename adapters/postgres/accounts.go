@@ -37,23 +37,6 @@ func (db *DB) Credentials(ctx context.Context, username string) (uuid.UUID, []by
 	return id, hash, nil
 }
 
-// SessionByTokenHash returns the session stored under a token hash, or
-// CodeNotFound.
-func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (Session, error) {
-	var s Session
-	var revoked *time.Time
-	err := db.pool.QueryRow(ctx, `SELECT session_id, user_id, expires_at, revoked_at FROM sessions
-		WHERE token_hash = $1`, hash).Scan(&s.ID, &s.UserID, &s.ExpiresAt, &revoked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Session{}, domain.Errorf(domain.CodeNotFound, "no such session")
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("session by token: %w", err)
-	}
-	s.ExpiresAt, s.Revoked = s.ExpiresAt.UTC(), revoked != nil
-	return s, nil
-}
-
 // SessionUser returns the session stored under a token hash with its user
 // from the serving approval version, or CodeNotFound when either is
 // missing. Authentication runs it on every request and socket upgrade, so

@@ -77,32 +77,3 @@ func TestRunnerOverTheStore(t *testing.T) {
 		t.Errorf("after rebuild: %d approved users (%v), want 2", len(again), err)
 	}
 }
-
-func TestSessionsRevokeAtOnce(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t)
-	s := storetest.NewStore(t, db)
-	ada, sid := uuid.New(), uuid.New()
-	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
-	for _, cmd := range []domain.Command{
-		domain.RegisterUser{UserID: ada, Username: "ada", PasswordHash: []byte("x")},
-		domain.StartSession{UserID: ada, SessionID: sid, TokenHash: []byte("token-hash"), ExpiresAt: expires},
-	} {
-		if _, err := s.Execute(ctx, cmd, domain.Metadata{}); err != nil {
-			t.Fatalf("%T: %v", cmd, err)
-		}
-	}
-	got, err := db.SessionByTokenHash(ctx, []byte("token-hash"))
-	if err != nil || got.ID != sid || got.UserID != ada || !got.ExpiresAt.Equal(expires) || got.Revoked {
-		t.Fatalf("session = %+v, %v", got, err)
-	}
-	if _, err := s.Execute(ctx, domain.EndSession{UserID: ada, SessionID: sid, Reason: "logout"}, domain.Metadata{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := db.SessionByTokenHash(ctx, []byte("token-hash")); err != nil || !got.Revoked {
-		t.Errorf("after logout: %+v, %v; want revoked", got, err)
-	}
-	if _, err := db.SessionByTokenHash(ctx, []byte("other")); domain.ErrorCode(err) != domain.CodeNotFound {
-		t.Errorf("unknown token: %v, want not found", err)
-	}
-}

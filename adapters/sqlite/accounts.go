@@ -41,30 +41,6 @@ func (db *DB) Credentials(ctx context.Context, username string) (uuid.UUID, []by
 	return uid, hash, nil
 }
 
-// SessionByTokenHash returns the session stored under a token hash, or
-// CodeNotFound.
-func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (Session, error) {
-	var sid, uid string
-	var expires int64
-	var revoked sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT session_id, user_id, expires_at, revoked_at FROM sessions
-		WHERE token_hash = ?`, hash).Scan(&sid, &uid, &expires, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, domain.Errorf(domain.CodeNotFound, "no such session")
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("session by token: %w", err)
-	}
-	s := Session{ExpiresAt: time.UnixMilli(expires).UTC(), Revoked: revoked.Valid}
-	if s.ID, err = uuid.Parse(sid); err != nil {
-		return Session{}, fmt.Errorf("session id %q: %w", sid, err)
-	}
-	if s.UserID, err = uuid.Parse(uid); err != nil {
-		return Session{}, fmt.Errorf("session %s user id %q: %w", sid, uid, err)
-	}
-	return s, nil
-}
-
 // readServing runs fn in one read transaction (one WAL snapshot) with the
 // serving version of projection name, so an Activate that drops the old
 // tables cannot land between looking the version up and reading its tables.

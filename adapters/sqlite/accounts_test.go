@@ -42,13 +42,6 @@ func TestAccountReads(t *testing.T) {
 	if _, _, err := db.Credentials(ctx, "eve"); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Errorf("Credentials(eve): %v, want not found", err)
 	}
-	sess, err := db.SessionByTokenHash(ctx, []byte("tok"))
-	if err != nil || sess.ID != session || sess.UserID != ada || sess.Revoked || sess.ExpiresAt.UnixMilli() != 2_000_000_000_000 {
-		t.Errorf("SessionByTokenHash = %+v %v", sess, err)
-	}
-	if _, err := db.SessionByTokenHash(ctx, []byte("nope")); domain.ErrorCode(err) != domain.CodeNotFound {
-		t.Errorf("unknown token: %v, want not found", err)
-	}
 
 	runProjections(t, db, last[len(last)-1].Cursor())
 	u, err := db.User(ctx, ada)
