@@ -7,31 +7,15 @@ import (
 	"github.com/chatlog/chat/adapters/eventstore"
 )
 
-// runSealer appends a LogSealed every interval while this node holds the
-// sealer lock, so one node seals per deployment and a standby takes over
-// when it dies. A seal commits to every stream head; `chatctl verify`
-// checks the latest one.
+// runSealer appends a LogSealed every interval while this node leads the
+// sealer, so one node seals per deployment. A seal commits to every stream
+// head; `chatctl verify` checks the latest one.
 func (m *Main) runSealer(interval time.Duration) error {
-	ctx := m.runCtx
-	for ctx.Err() == nil {
-		lost, release, err := m.platform.DB.AcquireLeadership(ctx, "chat-sealer")
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			m.log.Warn("sealer lock", "err", err)
-			sleepCtx(ctx, interval)
-			continue
-		}
-		m.busMetrics.Leading("sealer", true)
-		m.sealWhileLeading(ctx, lost, interval)
-		m.busMetrics.Leading("sealer", false)
-		release()
-	}
+	m.whileLeading("sealer", func(ctx context.Context) { m.seal(ctx, interval) })
 	return nil
 }
 
-func (m *Main) sealWhileLeading(ctx context.Context, lost <-chan struct{}, interval time.Duration) {
+func (m *Main) seal(ctx context.Context, interval time.Duration) {
 	sealer := &eventstore.Sealer{Store: m.platform.Store, Reader: m.platform.DB}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -40,8 +24,6 @@ func (m *Main) sealWhileLeading(ctx context.Context, lost <-chan struct{}, inter
 		// loop must not fill the log with seals.
 		select {
 		case <-ctx.Done():
-			return
-		case <-lost:
 			return
 		case <-tick.C:
 		}

@@ -44,7 +44,7 @@ func (m *Main) startBus(ctx context.Context) (*busParts, error) {
 			return bp, fmt.Errorf("start projections: %w", err)
 		}
 		m.goRun("projections", func() error {
-			m.runProjectionsWhileLeading(bp)
+			m.runProjections(bp)
 			return nil
 		})
 	}
