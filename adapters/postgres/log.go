@@ -73,7 +73,11 @@ func (db *DB) ReadStream(ctx context.Context, stream string, after int64, limit 
 // transaction that could still add a row ordered before them has ended.
 // Reading only those, in (transaction_id, position) order, never skips one
 // (the approach of watermill-sql's PostgreSQL adapter).
-const readAll = `SELECT ` + eventColumns + ` FROM events
+const readAll = `SELECT ` + eventColumns + commitSafeAfter
+
+// commitSafeAfter picks up to $3 events after the cursor ($1, $2) in
+// commit order, only from transactions no running one can overtake.
+const commitSafeAfter = ` FROM events
 	WHERE (transaction_id, position) > ($1::xid8, $2)
 	  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 	ORDER BY transaction_id, position LIMIT $3`

@@ -17,11 +17,8 @@ var _ projections.RebuildReader = (*DB)(nil)
 // rebuildColumns are the columns folds use: no event id, no hashes.
 const rebuildColumns = `position, transaction_id, stream, version, type, data, metadata, recorded_at`
 
-// readRebuild is readAll's condition and order with rebuildColumns.
-const readRebuild = `SELECT ` + rebuildColumns + ` FROM events
-	WHERE (transaction_id, position) > ($1::xid8, $2)
-	  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-	ORDER BY transaction_id, position LIMIT $3`
+// readRebuild is readAll with rebuildColumns.
+const readRebuild = `SELECT ` + rebuildColumns + commitSafeAfter
 
 // ReadRebuild is ReadAll for rebuilds: the same events in the same order,
 // without ID, PrevHash and Hash. A rebuild reads from far behind the head,
