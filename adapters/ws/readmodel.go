@@ -5,17 +5,19 @@ import (
 	"fmt"
 
 	"github.com/chatlog/chat/domain"
-	"github.com/chatlog/chat/projections"
 	"github.com/google/uuid"
 )
 
-// RoomReader is the rooms read model as the HTTP API reads it (the
-// sqlite and postgres adapters implement it).
+// RoomReader is what the gateway asks the rooms read model (the sqlite and
+// postgres adapters implement it): narrow questions, because a reconnect
+// storm asks them once per socket and room, and presence routing for every
+// user who connects anywhere.
 type RoomReader interface {
-	// Room returns a room as user sees it, or CodeNotFound.
-	Room(ctx context.Context, id, user uuid.UUID) (projections.Room, error)
-	// RoomsFor lists the public rooms and every room user is a member of.
-	RoomsFor(ctx context.Context, user uuid.UUID) ([]projections.Room, error)
+	// Membership returns the room's head seq and whether user is a member;
+	// an unknown room is CodeNotFound.
+	Membership(ctx context.Context, room, user uuid.UUID) (head int64, member bool, err error)
+	// MemberRooms lists the ids of the rooms user is a member of.
+	MemberRooms(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error)
 }
 
 // RoomsFromReadModel answers the gateway's membership questions from the
@@ -25,21 +27,9 @@ func RoomsFromReadModel(r RoomReader) Rooms { return readModelRooms{r} }
 
 type readModelRooms struct{ r RoomReader }
 
-// MembershipReader is the cheaper question a reader may answer instead of
-// Room: a reconnect storm asks it once per socket and room.
-type MembershipReader interface {
-	// Membership returns the room's head seq and whether user is a member;
-	// an unknown room is CodeNotFound.
-	Membership(ctx context.Context, room, user uuid.UUID) (head int64, member bool, err error)
-}
-
 func (m readModelRooms) Access(ctx context.Context, room, user uuid.UUID) (int64, error) {
-	if mr, ok := m.r.(MembershipReader); ok {
-		head, member, err := mr.Membership(ctx, room, user)
-		return accessOf(room, head, member, err)
-	}
-	rm, err := m.r.Room(ctx, room, user)
-	return accessOf(room, rm.Head, rm.Member, err)
+	head, member, err := m.r.Membership(ctx, room, user)
+	return accessOf(room, head, member, err)
 }
 
 // accessOf applies PROTOCOL.md's rules: unknown → not_found, not a member
@@ -57,26 +47,10 @@ func accessOf(room uuid.UUID, head int64, member bool, err error) (int64, error)
 	return head, nil
 }
 
-// MemberRoomsReader is the cheaper question a reader may answer instead of
-// RoomsFor: presence routing asks it for every user who connects anywhere.
-type MemberRoomsReader interface {
-	// MemberRooms lists the ids of the rooms user is a member of.
-	MemberRooms(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error)
-}
-
 func (m readModelRooms) RoomsOf(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {
-	if mr, ok := m.r.(MemberRoomsReader); ok {
-		return mr.MemberRooms(ctx, user)
-	}
-	rooms, err := m.r.RoomsFor(ctx, user)
+	rooms, err := m.r.MemberRooms(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("rooms of %s: %w", user, err)
 	}
-	ids := make([]uuid.UUID, 0, len(rooms))
-	for _, rm := range rooms {
-		if rm.Member {
-			ids = append(ids, rm.ID)
-		}
-	}
-	return ids, nil
+	return rooms, nil
 }

@@ -32,8 +32,7 @@ type DB interface {
 	httpapi.History
 	httpapi.Waiter
 	ws.History
-	ws.MembershipReader
-	ws.MemberRoomsReader
+	ws.RoomReader
 	lease.Presence
 	Ping(ctx context.Context) error
 	CursorAt(ctx context.Context, position int64) (c domain.Cursor, ok bool, err error)
