@@ -121,7 +121,10 @@ func copyAll(ctx context.Context, conn *pgconn.PgConn, copies []copyRows, names 
 
 // copyWriter encodes PostgreSQL's binary COPY format: a header, then per
 // tuple its field count and each field as a length and its binary value.
-type copyWriter struct{ buf []byte }
+type copyWriter struct {
+	buf    []byte
+	search tokenizer
+}
 
 var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
@@ -137,6 +140,15 @@ func (w *copyWriter) int8(n int64) {
 func (w *copyWriter) bytea(b []byte) { w.field(len(b)); w.buf = append(w.buf, b...) }
 func (w *copyWriter) text(s string)  { w.field(len(s)); w.buf = append(w.buf, s...) }
 func (w *copyWriter) field(n int)    { w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(n)) }
+
+// tsvector writes text's search vector; its length is filled in after.
+func (w *copyWriter) tsvector(text string) {
+	at := len(w.buf)
+	w.field(0)
+	w.buf = appendTSVector(w.buf, w.search.lexemes(text))
+	binary.BigEndian.PutUint32(w.buf[at:], uint32(len(w.buf)-at-4))
+}
+
 func (w *copyWriter) timestamptz(t time.Time) {
 	w.int8(t.UnixMicro() - pgEpochMicros)
 }

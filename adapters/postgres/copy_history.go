@@ -60,7 +60,7 @@ type messageRows struct {
 	changed bool
 }
 
-const messageColumnList = "id, room, seq, author_id, author_name, body, client_id, sent_at, edited_at, deleted"
+const messageColumnList = "id, room, seq, author_id, author_name, body, client_id, sent_at, search, edited_at, deleted"
 
 // add holds m, tracking its id for changes in place if track is set.
 func (r *messageRows) add(m projections.Message, track bool) {
@@ -88,12 +88,18 @@ func (r *messageRows) table() string { return historyMessagesTable[0] }
 func (r *messageRows) len() int      { return len(r.id) }
 
 // statement inserts the rows; edited_at and deleted, which are NULL and
-// false unless a row was changed in place, are sent only then.
+// false unless a row was changed in place, are sent only then. The search
+// vectors are made from the bodies as they are sent, after any change.
 func (r *messageRows) statement(table string) (string, []any) {
-	cols, types := messageColumnList, []string{"uuid", "uuid", "int8", "uuid", "text", "text", "uuid", "timestamptz", "timestamptz", "bool"}
-	args := []any{r.id, r.room, r.seq, r.authorID, r.authorName, r.body, r.clientID, r.sentAt, r.editedAt, r.deleted}
+	cols := messageColumnList
+	types := []string{"uuid", "uuid", "int8", "uuid", "text", "text", "uuid", "timestamptz", "tsvector", "timestamptz", "bool"}
+	search := make(column[searchVector], len(r.body))
+	for i, b := range r.body {
+		search[i] = searchVector(b)
+	}
+	args := []any{r.id, r.room, r.seq, r.authorID, r.authorName, r.body, r.clientID, r.sentAt, search, r.editedAt, r.deleted}
 	if !r.changed {
-		cols, types, args = "id, room, seq, author_id, author_name, body, client_id, sent_at", types[:8], args[:8]
+		cols, types, args = "id, room, seq, author_id, author_name, body, client_id, sent_at, search", types[:9], args[:9]
 	}
 	sql := unnestInsert(table, cols, types, "ON CONFLICT (id) DO NOTHING")
 	*r = messageRows{}
@@ -110,7 +116,7 @@ func (r *messageRows) copyColumns() string { return messageColumnList }
 
 func (r *messageRows) appendCopy(w *copyWriter) {
 	for i := range r.id {
-		w.tuple(10)
+		w.tuple(11)
 		w.uuid(r.id[i])
 		w.uuid(r.room[i])
 		w.int8(int64(r.seq[i]))
@@ -119,6 +125,7 @@ func (r *messageRows) appendCopy(w *copyWriter) {
 		w.text(string(r.body[i]))
 		w.uuid(r.clientID[i])
 		w.timestamptz(time.Time(r.sentAt[i]))
+		w.tsvector(string(r.body[i]))
 		if e := r.editedAt[i]; e.ok {
 			w.timestamptz(e.t)
 		} else {

@@ -75,6 +75,7 @@ var readModels = map[string]readModel{
 				PRIMARY KEY (room, seq))`,
 			// Messages folded with their edits; a tombstone keeps its place
 			// with an empty body, which leaves the search index with it.
+			// search is the body's vector, made by the writer (search.go).
 			`CREATE TABLE IF NOT EXISTS history_messages_v%[1]d (
 				id          uuid        PRIMARY KEY,
 				room        uuid        NOT NULL,
@@ -86,7 +87,15 @@ var readModels = map[string]readModel{
 				sent_at     timestamptz NOT NULL,
 				edited_at   timestamptz,
 				deleted     boolean     NOT NULL DEFAULT false,
-				search      tsvector    GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED)`,
+				search      tsvector    NOT NULL DEFAULT '')`,
+			// Tables made before the writer made the vectors had PostgreSQL
+			// generate them; their vectors stay, and writes now set it.
+			`DO $$ BEGIN
+				IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('history_messages_v%[1]d')
+					AND attname = 'search' AND attgenerated <> '') THEN
+					ALTER TABLE history_messages_v%[1]d ALTER COLUMN search DROP EXPRESSION;
+				END IF;
+			END $$`,
 			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)`,
 		},
 		readIndexes: []string{

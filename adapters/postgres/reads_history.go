@@ -77,22 +77,27 @@ func (db *DB) Messages(ctx context.Context, room uuid.UUID, page Page) ([]projec
 	return msgs, more, nil
 }
 
-// Search finds messages matching q in rooms user is a member of (one room
-// when room is not Nil), best match first.
+// Search finds messages holding every word of q (search.go splits words)
+// in rooms user is a member of (one room when room is not Nil), best match
+// first. A q without words finds nothing.
 func (db *DB) Search(ctx context.Context, user uuid.UUID, q string, room uuid.UUID, limit int) ([]projections.Message, error) {
+	query, ok := searchQuery(q)
+	if !ok {
+		return []projections.Message{}, nil
+	}
 	var only *uuid.UUID
 	if room != uuid.Nil {
 		only = &room
 	}
 	var msgs []projections.Message
 	err := db.readAcross(ctx, `SELECT `+messageColumns+`
-		FROM {history_messages} h, plainto_tsquery('simple', $2) query
+		FROM {history_messages} h, CAST($2 AS tsquery) query
 		WHERE h.search @@ query AND NOT h.deleted
 		  AND ($3::uuid IS NULL OR h.room = $3)
 		  AND EXISTS (SELECT 1 FROM {room_members} m WHERE m.room = h.room AND m.user_id = $1)
 		ORDER BY ts_rank(h.search, query) DESC, h.sent_at DESC LIMIT $4`, []string{"history", "rooms"},
 		func(sql string) error {
-			rows, err := db.pool.Query(ctx, sql, user, q, only, limit)
+			rows, err := db.pool.Query(ctx, sql, user, query, only, limit)
 			if err != nil {
 				return err
 			}

@@ -50,21 +50,21 @@ func (t *projTx) InsertMessage(ctx context.Context, m projections.Message) error
 
 // EditMessage replaces a message's body; a tombstone stays empty.
 func (t *projTx) EditMessage(_ context.Context, room, id uuid.UUID, body string, at time.Time) error {
-	const edit = `UPDATE {} SET body = $1, edited_at = $2 WHERE room = $3 AND id = $4 AND NOT deleted`
+	const edit = `UPDATE {} SET body = $1, search = $5, edited_at = $2 WHERE room = $3 AND id = $4 AND NOT deleted`
 	if t.building {
 		return t.changeMessage(room, id, func(r *messageRows, i int) {
 			if !r.deleted[i] {
 				r.body[i], r.editedAt[i] = textElem(body), nullTimeElem{t: at, ok: true}
 			}
-		}, edit, body, at, room, id)
+		}, edit, body, at, room, id, searchVector(body))
 	}
-	return t.queue(edit, historyMessagesTable, body, at, room, id)
+	return t.queue(edit, historyMessagesTable, body, at, room, id, searchVector(body))
 }
 
 // DeleteMessage tombstones a message: it keeps its seq, its body (and so
 // its search entry) goes.
 func (t *projTx) DeleteMessage(_ context.Context, room, id uuid.UUID) error {
-	const del = `UPDATE {} SET body = '', deleted = true WHERE room = $1 AND id = $2`
+	const del = `UPDATE {} SET body = '', search = '', deleted = true WHERE room = $1 AND id = $2`
 	if t.building {
 		return t.changeMessage(room, id, func(r *messageRows, i int) {
 			r.body[i], r.deleted[i] = "", true
