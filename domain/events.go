@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Payload is the body of one event type. EventType is the name stored in the
@@ -205,7 +206,7 @@ func (e *Event) Decode() (Payload, error) {
 		return nil, fmt.Errorf("event at position %d (%s v%d): unknown type %q", e.Position, e.Stream, e.Version, e.Type)
 	}
 	p := newPayload()
-	if err := json.Unmarshal(e.Data, p); err != nil {
+	if err := segjson.Unmarshal(e.Data, p); err != nil {
 		return nil, fmt.Errorf("event at position %d (%s v%d): decode %s: %w", e.Position, e.Stream, e.Version, e.Type, err)
 	}
 	return p, nil
