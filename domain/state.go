@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/google/uuid"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // State is the write side's small state: the few facts decisions need
@@ -68,7 +69,7 @@ func (s *State) get(key string, into any) bool {
 	if raw == nil {
 		return false
 	}
-	if err := json.Unmarshal(raw, into); err != nil {
+	if err := segjson.Unmarshal(raw, into); err != nil {
 		// The inline table is written only by Evolve; an undecodable value
 		// is a bug, and treating it as absent would let a decision slip.
 		panic(fmt.Sprintf("domain state %q: %v", key, err))

@@ -1,11 +1,11 @@
 package projections
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/chatlog/chat/domain"
 	"github.com/google/uuid"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // EventFrame is PROTOCOL.md's room `event` frame.
@@ -71,7 +71,7 @@ func actorOf(raw []byte) (*domain.UserRef, error) {
 		ActorID   string `json:"actor_id"`
 		ActorName string `json:"actor_name"`
 	}
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := segjson.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("decode metadata: %w", err)
 	}
 	return domain.Metadata{ActorID: m.ActorID, ActorName: m.ActorName}.Actor(), nil

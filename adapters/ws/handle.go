@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/chatlog/chat/domain"
 	gws "github.com/gobwas/ws"
 	"github.com/google/uuid"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // request is a validated client frame with everything a command goroutine
@@ -176,7 +176,7 @@ func ackFrame(r *request, events []domain.Event) ([]byte, error) {
 			MessageID uuid.UUID `json:"id"`
 			ClientID  uuid.UUID `json:"client_id"`
 		}
-		if err := json.Unmarshal(e.Data, &posted); err != nil {
+		if err := segjson.Unmarshal(e.Data, &posted); err != nil {
 			return nil, fmt.Errorf("event at position %d: decode MessagePosted: %w", e.Position, err)
 		}
 		b = appendUUIDField(b, "client_id", posted.ClientID)
