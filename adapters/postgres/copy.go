@@ -72,10 +72,10 @@ func (t *projTx) sendCopies(ctx context.Context, copies []copyRows) error {
 // runCopies sends b (ending in the savepoint), then COPYs each set into
 // its table, falling back to INSERT on a unique violation.
 func (t *projTx) runCopies(ctx context.Context, b *pgx.Batch, copies []copyRows, names []string) error {
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := t.conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("write %s v%d: %w", t.name, t.version, err)
 	}
-	err := copyAll(ctx, t.tx.Conn().PgConn(), copies, names)
+	err := copyAll(ctx, t.conn.Conn().PgConn(), copies, names)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		err = t.insertInstead(ctx, copies, names)
@@ -83,7 +83,7 @@ func (t *projTx) runCopies(ctx context.Context, b *pgx.Batch, copies []copyRows,
 	if err != nil {
 		return fmt.Errorf("copy into %s v%d: %w", t.name, t.version, err)
 	}
-	if _, err := t.tx.Exec(ctx, `RELEASE SAVEPOINT held_copy`); err != nil {
+	if _, err := t.conn.Exec(ctx, `RELEASE SAVEPOINT held_copy`); err != nil {
 		return fmt.Errorf("copy into %s v%d: %w", t.name, t.version, err)
 	}
 	return nil
@@ -94,7 +94,7 @@ func (t *projTx) runCopies(ctx context.Context, b *pgx.Batch, copies []copyRows,
 // first on its own: the batch prepares its statements, which an aborted
 // transaction refuses.
 func (t *projTx) insertInstead(ctx context.Context, copies []copyRows, names []string) error {
-	if _, err := t.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT held_copy`); err != nil {
+	if _, err := t.conn.Exec(ctx, `ROLLBACK TO SAVEPOINT held_copy`); err != nil {
 		return err
 	}
 	b := &pgx.Batch{}
@@ -102,7 +102,7 @@ func (t *projTx) insertInstead(ctx context.Context, copies []copyRows, names []s
 		sql, args := c.statement(names[i])
 		b.Queue(sql, args...)
 	}
-	return t.tx.SendBatch(ctx, b).Close()
+	return t.conn.SendBatch(ctx, b).Close()
 }
 
 func copyAll(ctx context.Context, conn *pgconn.PgConn, copies []copyRows, names []string) error {

@@ -8,6 +8,8 @@ import (
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Begin opens a transaction on the serving version of name. It holds the
@@ -25,29 +27,49 @@ func (p *Projections) BeginVersion(ctx context.Context, name string, version int
 	return p.begin(ctx, name, version)
 }
 
-// begin opens name@version, or the serving version when version is 0.
+// beginProjection locks name's projection row FOR SHARE and the checkpoint
+// of version ($2, or the serving one when 0) FOR UPDATE, reading both.
+const beginProjection = `SELECT p.serving_version, c.version, c.transaction_id, c.position
+	FROM projections p JOIN projection_checkpoints c ON c.name = p.name
+		AND c.version = CASE WHEN $2::int = 0 THEN p.serving_version ELSE $2::int END
+	WHERE p.name = $1
+	FOR SHARE OF p FOR UPDATE OF c`
+
+// begin opens name@version, or the serving version when version is 0, in
+// one round trip. Its commit does not wait for the WAL to reach the disk
+// (synchronous_commit off): a read model is derived from the log, and a
+// crash that loses its last commits loses their checkpoint with them, so
+// the projection applies those events again from the log. The log's own
+// appends stay synchronous. Not waiting takes a disk flush off every batch
+// between an append and its delivery.
 func (p *Projections) begin(ctx context.Context, name string, version int) (projections.Tx, error) {
-	tx, err := p.db.pool.Begin(ctx)
+	conn, err := p.db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin %s: %w", name, err)
 	}
-	t := &projTx{db: p.db, tx: tx, name: name, version: version, pending: &pgx.Batch{}}
-	serving, err := servingVersion(ctx, tx, name, "FOR SHARE")
-	if err == nil {
-		if t.version == 0 {
-			t.version = serving
-		}
-		t.building = t.version != serving
-		t.checkpoint, err = checkpointOf(ctx, tx, name, t.version, true)
+	t := &projTx{db: p.db, conn: conn, name: name, pending: &pgx.Batch{}}
+	var serving int
+	var txID, pos int64
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(beginProjection, name, version).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&serving, &t.version, &txID, &pos)
+	})
+	err = conn.SendBatch(ctx, b).Close()
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = fmt.Errorf("projection %s v%d: %w", name, version, projections.ErrNoProjection)
 	}
 	if err != nil {
 		// A begin cut short by shutdown (ctx canceled) leaves a connection
 		// that cannot roll back either; that is not worth an error line.
-		if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil && ctx.Err() == nil {
+		if rbErr := t.Rollback(context.WithoutCancel(ctx)); rbErr != nil && ctx.Err() == nil {
 			p.db.log.Error("rollback", "projection", name, "err", rbErr)
 		}
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin %s: %w", name, err)
 	}
+	t.building = t.version != serving
+	t.checkpoint = domain.Cursor{TxID: uint64(txID), Position: pos}
 	return t, nil
 }
 
@@ -58,7 +80,7 @@ func (p *Projections) begin(ctx context.Context, name string, version int) (proj
 // write), and with it the batch.
 type projTx struct {
 	db         *DB
-	tx         pgx.Tx
+	conn       *pgxpool.Conn // in the transaction; nil once it ended
 	name       string
 	version    int
 	checkpoint domain.Cursor // as read at Begin, then as set
@@ -71,9 +93,8 @@ type projTx struct {
 	inflightN int
 	// building is set on a version that does not serve (a rebuild): its
 	// held rows go by COPY (see copy.go), whose outcome copying delivers.
-	building  bool
-	copying   chan error
-	committed bool
+	building bool
+	copying  chan error
 }
 
 var _ projections.Tx = (*projTx)(nil)
@@ -145,7 +166,7 @@ func (t *projTx) send(ctx context.Context) error {
 	}
 	b := t.pending
 	t.pending = &pgx.Batch{}
-	t.inflight, t.inflightN = t.tx.SendBatch(ctx, b), b.Len()
+	t.inflight, t.inflightN = t.conn.SendBatch(ctx, b), b.Len()
 	return nil
 }
 
@@ -184,26 +205,61 @@ func (t *projTx) flush(ctx context.Context) error {
 	return t.wait()
 }
 
+// Commit sends what is held and queued with COMMIT, in one round trip
+// (a version being built sends its copies first).
 func (t *projTx) Commit(ctx context.Context) error {
-	if err := t.flush(ctx); err != nil {
+	if t.conn == nil {
+		return fmt.Errorf("commit %s v%d: transaction already ended", t.name, t.version)
+	}
+	if t.building {
+		if err := t.flush(ctx); err != nil {
+			return errors.Join(err, t.Rollback(ctx))
+		}
+	}
+	if err := t.wait(); err != nil {
 		return errors.Join(err, t.Rollback(ctx))
 	}
-	if err := t.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit %s v%d: %w", t.name, t.version, err)
+	if err := t.release(""); err != nil {
+		return errors.Join(err, t.Rollback(ctx))
 	}
-	t.committed = true
+	b := t.pending
+	t.pending = &pgx.Batch{}
+	b.Queue(`COMMIT`)
+	res := t.conn.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	var err error
+	for range b.Len() {
+		if tag, err = res.Exec(); err != nil {
+			break
+		}
+	}
+	err = errors.Join(err, res.Close())
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("transaction was rolled back (%s)", tag)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("commit %s v%d: %w", t.name, t.version, err), t.Rollback(ctx))
+	}
+	t.conn.Release()
+	t.conn = nil
 	t.db.waits.wake()
 	return nil
 }
 
+// Rollback ends the transaction; after Commit it does nothing. A
+// connection that cannot roll back is not reused (the pool drops a
+// connection released inside a transaction).
 func (t *projTx) Rollback(ctx context.Context) error {
-	if t.committed {
+	if t.conn == nil {
 		return nil
 	}
 	// The connection is busy until the batch in flight is read back; its
 	// error, if any, is moot.
 	_ = t.wait()
-	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+	_, err := t.conn.Exec(ctx, `ROLLBACK`)
+	t.conn.Release()
+	t.conn = nil
+	if err != nil {
 		return fmt.Errorf("rollback %s v%d: %w", t.name, t.version, err)
 	}
 	return nil

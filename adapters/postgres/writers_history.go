@@ -148,7 +148,7 @@ func (t *projTx) DropNode(ctx context.Context, node string, at time.Time) ([]dom
 	if err := t.flush(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(ctx, q, node)
+	rows, err := t.conn.Query(ctx, q, node)
 	if err != nil {
 		return nil, fmt.Errorf("drop node %s: %w", node, err)
 	}
@@ -184,5 +184,5 @@ func (t *projTx) queryRow(ctx context.Context, query string, tables []string, ar
 	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	return t.tx.QueryRow(ctx, q, args...).Scan(dest...)
+	return t.conn.QueryRow(ctx, q, args...).Scan(dest...)
 }
