@@ -31,6 +31,9 @@ func (Presence) Name() string { return "presence" }
 func (Presence) Version() int { return 1 }
 
 // Reads lists the payloads Apply looks at (Selective).
+// Folds is Reads: the events it does not read change nothing.
+func (p Presence) Folds(eventType string) bool { return p.Reads(eventType) }
+
 func (Presence) Reads(eventType string) bool {
 	switch eventType {
 	case "UserConnected", "UserDisconnected", "NodeStarted", "NodeStopped":

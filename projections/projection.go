@@ -39,6 +39,15 @@ type Selective interface {
 	Reads(eventType string) bool
 }
 
+// Sparse is an optional Projection extension. Folds reports whether Apply
+// does anything with events of a type; a batch of none of them moves only
+// the checkpoint, which the bus then writes less often (approval, presence
+// and read markers fold a few types, while the log is mostly messages).
+// TestSelectiveProjectionsReadWhatTheyFold keeps Folds honest.
+type Sparse interface {
+	Folds(eventType string) bool
+}
+
 // Store holds the read models and their checkpoints.
 type Store interface {
 	// Begin opens a transaction on the serving version of projection name,

@@ -24,6 +24,9 @@ func (ReadMarkers) Name() string { return "read_markers" }
 func (ReadMarkers) Version() int { return 1 }
 
 // Reads lists the payloads Apply looks at (Selective).
+// Folds is Reads: the events it does not read change nothing.
+func (p ReadMarkers) Folds(eventType string) bool { return p.Reads(eventType) }
+
 func (ReadMarkers) Reads(eventType string) bool {
 	switch eventType {
 	case "ReadMarkerMoved":

@@ -287,6 +287,26 @@ func (r *Runner) applyEvents(ctx context.Context, st *projState, tx Tx, events [
 
 // decodeFor decodes e's payload when the projection reads it (sel nil:
 // always). An unknown type is an error either way.
+// Folds reports whether projection name does anything with events beyond
+// moving its checkpoint (true for a projection that is not Sparse, or
+// unknown to the runner).
+func (r *Runner) Folds(name string, events []domain.Event) bool {
+	st, err := r.state(name)
+	if err != nil {
+		return true
+	}
+	sparse, ok := st.p.(Sparse)
+	if !ok {
+		return true
+	}
+	for i := range events {
+		if sparse.Folds(events[i].Type) {
+			return true
+		}
+	}
+	return false
+}
+
 func decodeFor(sel Selective, e *domain.Event) (domain.Payload, error) {
 	if sel == nil || sel.Reads(e.Type) {
 		return e.Decode()

@@ -38,8 +38,9 @@ func applyOnce(t *testing.T, p projections.Projection, e *domain.Event, payload 
 // TestSelectiveProjectionsReadWhatTheyFold: for every event type a
 // projection says it does not read, applying the event with its payload
 // and with none makes the same writes and updates; for every type it
-// reads, the payload makes a difference. A projection that starts folding
-// a new type without listing it fails here.
+// reads, the payload makes a difference; a type a Sparse projection does
+// not fold makes no writes and no updates. A projection that starts
+// folding a new type without listing it fails here.
 func TestSelectiveProjectionsReadWhatTheyFold(t *testing.T) {
 	room := uuid.New()
 	for _, p := range []projections.Projection{projections.Approval{}, projections.Presence{},
@@ -63,6 +64,9 @@ func TestSelectiveProjectionsReadWhatTheyFold(t *testing.T) {
 			}
 			if sel.Reads(typ) && same {
 				t.Errorf("%s reads %s but its payload changes nothing", p.Name(), typ)
+			}
+			if sparse, ok := p.(projections.Sparse); ok && !sparse.Folds(typ) && (len(withCalls) > 0 || len(withUps) > 0) {
+				t.Errorf("%s does not fold %s but wrote %v, updated %v", p.Name(), typ, withCalls, withUps)
 			}
 		}
 	}

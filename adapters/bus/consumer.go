@@ -17,6 +17,9 @@ type ProjectionRunner interface {
 	// an error means the checkpoint did not move and the batch may be
 	// delivered again.
 	HandleBatch(ctx context.Context, name string, from, to domain.Cursor, events []domain.Event) error
+	// Folds reports whether events change projection name beyond its
+	// checkpoint.
+	Folds(name string, events []domain.Event) bool
 	// CatchUp applies the log between the checkpoint and the head.
 	CatchUp(ctx context.Context, name string) error
 	// Status refreshes and reports the lag of every projection.
@@ -114,8 +117,11 @@ func (b *Bus) enqueueBatch(ctx context.Context, name string, msg *message.Messag
 }
 
 // applyQueued hands the queued batches to the runner until ctx ends,
-// merging those that follow one another into one call.
+// merging those that follow one another into one call. A batch the
+// projection folds nothing of waits up to IdleMerge for more.
 func (b *Bus) applyQueued(ctx context.Context, r ProjectionRunner, name string, queue <-chan pendingBatch) {
+	idle := time.NewTimer(b.cfg.IdleMerge)
+	defer idle.Stop()
 	var next *pendingBatch
 	for {
 		var cur pendingBatch
@@ -128,18 +134,32 @@ func (b *Bus) applyQueued(ctx context.Context, r ProjectionRunner, name string, 
 			case cur = <-queue:
 			}
 		}
+		folds := r.Folds(name, cur.events)
+		idle.Reset(b.cfg.IdleMerge)
 	merge:
 		for len(cur.events) < mergedEvents {
-			select {
-			case more := <-queue:
-				if more.from != cur.to {
-					next = &more // not consecutive: its own call, next
+			var more pendingBatch
+			if folds {
+				select {
+				case more = <-queue:
+				default:
 					break merge
 				}
-				cur.to, cur.events = more.to, append(cur.events[:len(cur.events):len(cur.events)], more.events...)
-			default:
+			} else {
+				select {
+				case more = <-queue:
+				case <-idle.C:
+					break merge
+				case <-ctx.Done():
+					return // the checkpoint stays; the next run catches up
+				}
+			}
+			if more.from != cur.to {
+				next = &more // not consecutive: its own call, next
 				break merge
 			}
+			cur.to, cur.events = more.to, append(cur.events[:len(cur.events):len(cur.events)], more.events...)
+			folds = folds || r.Folds(name, more.events)
 		}
 		b.handleBatch(ctx, r, name, cur)
 	}
