@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -22,6 +23,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The collector is the process's, so its policies run here, not per Main.
+	go keepHeapFloor(ctx, cfg.HeapFloor, 100*time.Millisecond)
+	go returnIdleMemory(ctx, idleCheckEvery, quietAllocs, idleFreeHeap)
 
 	m := NewMain(cfg)
 	if err := m.Start(ctx); err != nil {
