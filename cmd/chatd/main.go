@@ -25,7 +25,7 @@ func main() {
 	defer stop()
 	// The collector is the process's, so its policies run here, not per Main.
 	go keepHeapFloor(ctx, cfg.HeapFloor, 100*time.Millisecond)
-	go returnIdleMemory(ctx, idleCheckEvery, quietAllocs, idleFreeHeap)
+	go returnIdleMemory(ctx, idleCheckEvery, quietAllocs, idleHeap)
 
 	m := NewMain(cfg)
 	if err := m.Start(ctx); err != nil {

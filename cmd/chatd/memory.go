@@ -75,22 +75,28 @@ func worthSetting(current, want, base int) bool {
 	return max(want-current, current-want)*10 > current
 }
 
-// A burst (thousands of sockets connecting, a storm of log-ins) leaves the
-// heap it used free but mapped: the runtime returns free memory to the OS
-// as collections run, and a quiet process hardly collects. 19,000 idle
-// sockets then held 240-400 MB of RSS, half of it free heap. Once the
-// process is quiet, returnIdleMemory hands that back in one go.
+// A burst (thousands of sockets connecting, a storm of log-ins) leaves
+// garbage and free heap behind, and a quiet process hardly collects, so
+// the runtime kept it: 19,000 idle sockets held 240-400 MB of RSS, half of
+// it heap no socket used. Once the process is quiet, returnIdleMemory
+// collects and hands the free heap back in one go.
 const (
 	idleCheckEvery = 10 * time.Second
-	quietAllocs    = 16 << 20 // allocated within idleCheckEvery: quiet
-	idleFreeHeap   = 32 << 20 // free heap worth returning
+	quietAllocs    = 64 << 20 // allocated within idleCheckEvery: quiet (idle sockets' heartbeats stay under)
+	idleHeap       = 32 << 20 // garbage and free heap worth returning
 )
 
-// returnIdleMemory checks every `every` until ctx ends, and returns the
-// free heap to the OS when it is over free bytes and less than quiet bytes
-// were allocated since the last check.
-func returnIdleMemory(ctx context.Context, every time.Duration, quiet, free uint64) {
-	samples := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+// returnIdleMemory checks every `every` until ctx ends; when less than
+// quiet bytes were allocated since the last check and the heap holds more
+// than idle bytes of garbage and free memory, it collects and returns the
+// free heap to the OS.
+func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint64) {
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"}, // live and garbage
+		{Name: liveHeapMetric},                       // live at the last collection
+	}
 	metrics.Read(samples)
 	last := samples[0].Value.Uint64()
 	t := time.NewTicker(every)
@@ -102,8 +108,9 @@ func returnIdleMemory(ctx context.Context, every time.Duration, quiet, free uint
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		allocs, unused := samples[0].Value.Uint64(), samples[1].Value.Uint64()
-		if allocs-last < quiet && unused > free {
+		allocs, free, objects, live := samples[0].Value.Uint64(), samples[1].Value.Uint64(),
+			samples[2].Value.Uint64(), samples[3].Value.Uint64()
+		if allocs-last < quiet && free+objects-min(live, objects) > idle {
 			debug.FreeOSMemory()
 			metrics.Read(samples)
 			allocs = samples[0].Value.Uint64()
