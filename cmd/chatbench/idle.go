@@ -12,6 +12,11 @@ import (
 func runIdle(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
 	f := newFleet(cfg, fx, a, 512) // idle sockets get small read buffers: the bench shares the machine
 	rep := newReport("idle")
+	// Both readings are taken at rest: right after the set-up's log-ins
+	// (argon2, 19 MiB each) the servers' memory is in flux, and the
+	// difference said as much about when their collectors last ran as
+	// about the sockets.
+	sleep(ctx, cfg.settle)
 	rssBefore, heapBefore, err := scrapeMemory(ctx, cfg.nodes)
 	if err != nil {
 		return nil, fmt.Errorf("memory before: %w", err)
