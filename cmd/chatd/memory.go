@@ -8,12 +8,12 @@ import (
 )
 
 // The collector runs when the heap has grown GOGC % over what the last
-// cycle left live. chatd's live heap is small (a few MB, plus ~1.4 KB a
+// cycle left live. chatd's live heap is small (a few MB, plus ~2 KB a
 // socket) while under load it allocates hundreds of MB a second (pgx
 // allocates a fresh write buffer for every batch over 1 KB), so with the
 // default GOGC of 100 it collected 35-70 times a second, and the stack
 // scans and assists of those cycles took a fifth of its CPU: at 11,000
-// msgs/s, ack p99 was 1.1 s, and 45 ms with the collector's target kept
+// msgs/s, ack p99 was 590 ms, and 104 ms with the collector's target kept
 // at 64 MiB. keepHeapFloor raises GOGC while the live heap is small, so
 // the target is at least floor; once the live heap passes half the floor,
 // GOGC is back at its setting, and memory per socket at scale is what it
@@ -77,9 +77,10 @@ func worthSetting(current, want, base int) bool {
 
 // A burst (thousands of sockets connecting, a storm of log-ins) leaves
 // garbage and free heap behind, and a quiet process hardly collects, so
-// the runtime kept it: 19,000 idle sockets held 240-400 MB of RSS, half of
-// it heap no socket used. Once the process is quiet, returnIdleMemory
-// collects and hands the free heap back in one go.
+// the runtime kept it: after the idle bench's log-ins a node sat at
+// 100-170 MB of RSS, most of it argon2's freed buffers. Once the process
+// is quiet, returnIdleMemory collects and hands the free heap back in one
+// go (the same node then sits at ~30 MB).
 const (
 	idleCheckEvery = 10 * time.Second
 	quietAllocs    = 64 << 20 // allocated within idleCheckEvery: quiet (idle sockets' heartbeats stay under)
