@@ -111,11 +111,20 @@ func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint
 		metrics.Read(samples)
 		allocs, free, objects, live := samples[0].Value.Uint64(), samples[1].Value.Uint64(),
 			samples[2].Value.Uint64(), samples[3].Value.Uint64()
-		if allocs-last < quiet && free+objects-min(live, objects) > idle {
+		if worthReturning(allocs-last, free, objects, live, quiet, idle) {
 			debug.FreeOSMemory()
 			metrics.Read(samples)
 			allocs = samples[0].Value.Uint64()
 		}
 		last = allocs
 	}
+}
+
+// worthReturning reports whether a process that allocated allocated bytes
+// since the last check, and holds free bytes of free heap and objects
+// bytes of objects of which live were live at the last collection, should
+// collect and return its free heap.
+func worthReturning(allocated, free, objects, live, quiet, idle uint64) bool {
+	garbage := objects - min(live, objects)
+	return allocated < quiet && free+garbage > idle
 }
