@@ -23,10 +23,10 @@ type Approval struct{}
 func (Approval) Name() string { return "approval" }
 func (Approval) Version() int { return 1 }
 
-// Reads lists the payloads Apply looks at (Selective).
-// Folds is Reads: the events it does not read change nothing.
+// Folds is Reads (Sparse): the events it does not read change nothing.
 func (p Approval) Folds(eventType string) bool { return p.Reads(eventType) }
 
+// Reads lists the payloads Apply looks at (Selective).
 func (Approval) Reads(eventType string) bool {
 	switch eventType {
 	case "UserRegistered", "UserApproved", "UserRejected", "UserDeactivated", "RoleGranted", "SessionEnded":

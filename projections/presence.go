@@ -30,10 +30,10 @@ type Presence struct{}
 func (Presence) Name() string { return "presence" }
 func (Presence) Version() int { return 1 }
 
-// Reads lists the payloads Apply looks at (Selective).
-// Folds is Reads: the events it does not read change nothing.
+// Folds is Reads (Sparse): the events it does not read change nothing.
 func (p Presence) Folds(eventType string) bool { return p.Reads(eventType) }
 
+// Reads lists the payloads Apply looks at (Selective).
 func (Presence) Reads(eventType string) bool {
 	switch eventType {
 	case "UserConnected", "UserDisconnected", "NodeStarted", "NodeStopped":

@@ -23,10 +23,10 @@ type ReadMarkers struct{}
 func (ReadMarkers) Name() string { return "read_markers" }
 func (ReadMarkers) Version() int { return 1 }
 
-// Reads lists the payloads Apply looks at (Selective).
-// Folds is Reads: the events it does not read change nothing.
+// Folds is Reads (Sparse): the events it does not read change nothing.
 func (p ReadMarkers) Folds(eventType string) bool { return p.Reads(eventType) }
 
+// Reads lists the payloads Apply looks at (Selective).
 func (ReadMarkers) Reads(eventType string) bool {
 	switch eventType {
 	case "ReadMarkerMoved":

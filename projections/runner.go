@@ -285,8 +285,6 @@ func (r *Runner) applyEvents(ctx context.Context, st *projState, tx Tx, events [
 	return updates, nil
 }
 
-// decodeFor decodes e's payload when the projection reads it (sel nil:
-// always). An unknown type is an error either way.
 // Folds reports whether projection name does anything with events beyond
 // moving its checkpoint (true for a projection that is not Sparse, or
 // unknown to the runner).
@@ -307,6 +305,8 @@ func (r *Runner) Folds(name string, events []domain.Event) bool {
 	return false
 }
 
+// decodeFor decodes e's payload when the projection reads it (sel nil:
+// always). An unknown type is an error either way.
 func decodeFor(sel Selective, e *domain.Event) (domain.Payload, error) {
 	if sel == nil || sel.Reads(e.Type) {
 		return e.Decode()

@@ -41,7 +41,7 @@ type Config struct {
 	// public one); empty disables it.
 	PprofAddr string
 	// HeapFloor is the least heap target of the collector, in bytes (see
-	// heapfloor.go); 0 leaves GOGC alone.
+	// memory.go); 0 leaves GOGC alone.
 	HeapFloor uint64
 
 	// editAPI adjusts the HTTP API's settings before it is built: a test
@@ -64,18 +64,6 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		return def
 	}
-	var badUint error
-	envUint := func(key string, def uint64) uint64 {
-		v := getenv(key)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			badUint = fmt.Errorf("%s: %q is not a whole number", key, v)
-		}
-		return n
-	}
 	var c Config
 	var roles, origins string
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
@@ -96,16 +84,16 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	heartbeat := fs.String("heartbeat", env("CHAT_HEARTBEAT", "25s"), "socket heartbeat; a client silent for two is closed (CHAT_HEARTBEAT)")
 	lag := fs.String("max-lag", env("CHAT_MAX_LAG", "10s"), "projection lag over which /readyz fails (CHAT_MAX_LAG)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("CHAT_PPROF_ADDR", ""), "serve /debug/pprof on this address, e.g. 127.0.0.1:6060 (CHAT_PPROF_ADDR)")
-	fs.Uint64Var(&c.HeapFloor, "heap-floor-mib", envUint("CHAT_HEAP_FLOOR_MIB", 64), "least heap the garbage collector lets grow before it runs, in MiB; 0: GOGC alone (CHAT_HEAP_FLOOR_MIB)")
+	heapFloor := fs.String("heap-floor-mib", env("CHAT_HEAP_FLOOR_MIB", "64"), "least heap the garbage collector lets grow before it runs, in MiB; 0: GOGC alone (CHAT_HEAP_FLOOR_MIB)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CHAT_LOG_LEVEL", "info"), "debug, info, warn or error (CHAT_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if badUint != nil {
-		return c, badUint
+	var err error
+	if c.HeapFloor, err = strconv.ParseUint(*heapFloor, 10, 44); err != nil {
+		return c, fmt.Errorf("heap-floor-mib: %q is not a whole number of MiB", *heapFloor)
 	}
 	c.HeapFloor <<= 20
-	var err error
 	if c.SessionTTL, err = time.ParseDuration(*ttl); err != nil || c.SessionTTL <= 0 {
 		return c, fmt.Errorf("session-ttl: %q is not a positive duration", *ttl)
 	}
