@@ -10,7 +10,6 @@ import (
 	"github.com/chatlog/chat/domain"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -205,19 +204,7 @@ func (t *appendTx) Commit(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("commit: %w", err), t.Rollback(ctx))
 	}
-	var tag pgconn.CommandTag
-	for range b.Len() {
-		if tag, err = res.Exec(); err != nil {
-			break
-		}
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && tag.String() != "COMMIT" {
-		err = fmt.Errorf("transaction was rolled back (%s)", tag)
-	}
-	if err != nil {
+	if err := readThroughCommit(res, b.Len()); err != nil {
 		return errors.Join(fmt.Errorf("commit: %w", err), t.Rollback(ctx))
 	}
 	t.release()

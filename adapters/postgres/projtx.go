@@ -8,7 +8,6 @@ import (
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -36,12 +35,11 @@ const beginProjection = `SELECT p.serving_version, c.version, c.transaction_id, 
 	FOR SHARE OF p FOR UPDATE OF c`
 
 // begin opens name@version, or the serving version when version is 0, in
-// one round trip. Its commit does not wait for the WAL to reach the disk
-// (synchronous_commit off): a read model is derived from the log, and a
-// crash that loses its last commits loses their checkpoint with them, so
-// the projection applies those events again from the log. The log's own
-// appends stay synchronous. Not waiting takes a disk flush off every batch
-// between an append and its delivery.
+// one round trip. Its commit does not wait for the disk (queueAsyncBegin):
+// a crash that loses a read model's last commits loses their checkpoint
+// with them, so the projection applies those events again from the log.
+// Not waiting takes a disk flush off every batch between an append and
+// its delivery.
 func (p *Projections) begin(ctx context.Context, name string, version int) (projections.Tx, error) {
 	conn, err := p.db.pool.Acquire(ctx)
 	if err != nil {
@@ -51,8 +49,7 @@ func (p *Projections) begin(ctx context.Context, name string, version int) (proj
 	var serving int
 	var txID, pos int64
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
+	queueAsyncBegin(b)
 	b.Queue(beginProjection, name, version).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&serving, &t.version, &txID, &pos)
 	})
@@ -225,19 +222,7 @@ func (t *projTx) Commit(ctx context.Context) error {
 	b := t.pending
 	t.pending = &pgx.Batch{}
 	b.Queue(`COMMIT`)
-	res := t.conn.SendBatch(ctx, b)
-	var tag pgconn.CommandTag
-	var err error
-	for range b.Len() {
-		if tag, err = res.Exec(); err != nil {
-			break
-		}
-	}
-	err = errors.Join(err, res.Close())
-	if err == nil && tag.String() != "COMMIT" {
-		err = fmt.Errorf("transaction was rolled back (%s)", tag)
-	}
-	if err != nil {
+	if err := readThroughCommit(t.conn.SendBatch(ctx, b), b.Len()); err != nil {
 		return errors.Join(fmt.Errorf("commit %s v%d: %w", t.name, t.version, err), t.Rollback(ctx))
 	}
 	t.conn.Release()

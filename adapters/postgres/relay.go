@@ -32,20 +32,19 @@ func (db *DB) LoadRelayCheckpoint(ctx context.Context) (domain.Cursor, error) {
 }
 
 // SaveRelayCheckpoint records where the relay has published up to. The
-// commit does not wait for the disk (synchronous_commit off): the relay
+// commit does not wait for the disk (queueAsyncBegin): the relay
 // saves after every batch, one at a time, and a flush that stalls (tens of
 // milliseconds were seen) held up every event behind it. A checkpoint a
 // crash loses only makes the relay publish those batches again, which
 // projections and gateways skip.
 func (db *DB) SaveRelayCheckpoint(ctx context.Context, c domain.Cursor) error {
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
+	queueAsyncBegin(b)
 	b.Queue(`INSERT INTO relay_checkpoint (id, transaction_id, position) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position`,
 		c.TxID, c.Position)
 	b.Queue(`COMMIT`)
-	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := readThroughCommit(db.pool.SendBatch(ctx, b), b.Len()); err != nil {
 		return fmt.Errorf("save relay checkpoint %s: %w", c, err)
 	}
 	return nil
