@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"encoding/binary"
+	"iter"
 	"slices"
 	"strings"
 	"unicode"
@@ -116,12 +117,27 @@ func lowerWord(w string) string {
 	return w
 }
 
+// runs yields lexemes (as lexemes returns them) one word at a time: the
+// run of that word's tokens, positions rising.
+func runs(lexemes []token) iter.Seq[[]token] {
+	return func(yield func([]token) bool) {
+		for i := 0; i < len(lexemes); {
+			n := 1
+			for i+n < len(lexemes) && lexemes[i+n].word == lexemes[i].word {
+				n++
+			}
+			if !yield(lexemes[i : i+n]) {
+				return
+			}
+			i += n
+		}
+	}
+}
+
 func distinctWords(lexemes []token) int {
 	n := 0
-	for i := range lexemes {
-		if i == 0 || lexemes[i].word != lexemes[i-1].word {
-			n++
-		}
+	for range runs(lexemes) {
+		n++
 	}
 	return n
 }
@@ -130,19 +146,13 @@ func distinctWords(lexemes []token) int {
 // then each lexeme NUL-terminated with its positions.
 func appendTSVector(buf []byte, lexemes []token) []byte {
 	buf = binary.BigEndian.AppendUint32(buf, uint32(distinctWords(lexemes)))
-	for i := 0; i < len(lexemes); {
-		word := lexemes[i].word
-		n := 1
-		for i+n < len(lexemes) && lexemes[i+n].word == word {
-			n++
-		}
-		buf = append(buf, word...)
+	for run := range runs(lexemes) {
+		buf = append(buf, run[0].word...)
 		buf = append(buf, 0)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(n))
-		for _, l := range lexemes[i : i+n] {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(run)))
+		for _, l := range run {
 			buf = binary.BigEndian.AppendUint16(buf, l.position)
 		}
-		i += n
 	}
 	return buf
 }
@@ -158,11 +168,11 @@ func (s searchVector) TSVectorValue() (pgtype.TSVector, error) {
 	positions := make([]pgtype.TSVectorPosition, len(lexemes))
 	for i, l := range lexemes {
 		positions[i] = pgtype.TSVectorPosition{Position: l.position}
-		if i == 0 || l.word != lexemes[i-1].word {
-			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: l.word})
-		}
-		last := &v.Lexemes[len(v.Lexemes)-1]
-		last.Positions = positions[i-len(last.Positions) : i+1]
+	}
+	at := 0
+	for run := range runs(lexemes) {
+		v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: run[0].word, Positions: positions[at : at+len(run)]})
+		at += len(run)
 	}
 	return v, nil
 }
@@ -170,22 +180,17 @@ func (s searchVector) TSVectorValue() (pgtype.TSVector, error) {
 // searchQuery returns the tsquery matching texts with every word of q,
 // and false when q has no words (which matches nothing).
 func searchQuery(q string) (string, bool) {
-	tokens := appendTokens(nil, q)
-	if len(tokens) == 0 {
-		return "", false
-	}
-	slices.SortFunc(tokens, func(a, b token) int { return strings.Compare(a.word, b.word) })
-	tokens = slices.CompactFunc(tokens, func(a, b token) bool { return a.word == b.word })
+	var z tokenizer
 	var b strings.Builder
-	for i, t := range tokens {
-		if i > 0 {
+	for run := range runs(z.lexemes(q)) {
+		if b.Len() > 0 {
 			b.WriteString(" & ")
 		}
 		// Words hold no quote or backslash (wordRuneSize), so quoting is
 		// enough to keep tsquery's syntax out of them.
 		b.WriteByte('\'')
-		b.WriteString(t.word)
+		b.WriteString(run[0].word)
 		b.WriteByte('\'')
 	}
-	return b.String(), true
+	return b.String(), b.Len() > 0
 }
