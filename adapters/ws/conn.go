@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,13 @@ type conn struct {
 	flushFn   func() // c.flush, bound once so starting a writer does not allocate
 
 	skip int64 // payload bytes of an oversized frame, dropped by drain
+
+	// Parking (park.go): raw is nil for a socket that cannot park.
+	raw      syscall.RawConn
+	state    atomic.Int32 // stateReading or stateParked
+	readBy   atomic.Int64 // a parked socket's heartbeat deadline, Unix ns
+	timedOut bool         // set by the waker for the reader it starts
+	pollKey  uint64       // the socket's epoll key; 0 until it first parks
 }
 
 // closeErr ends the read loop with a close status to send.
@@ -63,33 +71,50 @@ const (
 var errClientClosed = errors.New("client closed")
 
 // readLoop reads and handles messages until the socket ends, and returns
-// why: a *closeErr to send, errClientClosed, or a network error.
+// why: a *closeErr to send, errClientClosed, or a network error; or
+// errParked when the poller took the socket over between frames. A
+// reader always reads before it parks: it runs because bytes came.
 func (c *conn) readLoop() error {
+	if c.timedOut {
+		return &closeErr{gws.StatusNormalClosure, "heartbeat timeout"}
+	}
 	for {
 		op, buf, err := c.readMessage()
 		if err != nil {
 			return err
 		}
-		if c.closed.Load() {
-			putBuf(buf)
-			continue // closing: only the client's close frame matters now
+		if buf != nil {
+			if err := c.take(op, buf); err != nil {
+				return err
+			}
 		}
-		c.g.m.framesIn.Inc()
-		switch {
-		case op == gws.OpBinary:
-			putBuf(buf)
-			return &closeErr{gws.StatusUnsupportedData, "binary frames are not supported"}
-		case !utf8.Valid(*buf):
-			putBuf(buf)
-			return &closeErr{gws.StatusInvalidFramePayloadData, "invalid UTF-8"}
+		if c.tryPark() {
+			return errParked
 		}
-		c.handle(*buf)
-		putBuf(buf)
 	}
 }
 
+// take handles one data message and returns its buffer to the pool.
+func (c *conn) take(op gws.OpCode, buf *[]byte) error {
+	defer putBuf(buf)
+	if c.closed.Load() {
+		return nil // closing: only the client's close frame matters now
+	}
+	c.g.m.framesIn.Inc()
+	switch {
+	case op == gws.OpBinary:
+		return &closeErr{gws.StatusUnsupportedData, "binary frames are not supported"}
+	case !utf8.Valid(*buf):
+		return &closeErr{gws.StatusInvalidFramePayloadData, "invalid UTF-8"}
+	}
+	c.handle(*buf)
+	return nil
+}
+
 // readMessage reads one data message, reassembling fragments and
-// answering control frames on the way. The buffer comes from the pool.
+// answering control frames on the way; a control frame outside a message
+// returns no buffer, so the reader may park after it. The buffer comes
+// from the pool.
 func (c *conn) readMessage() (gws.OpCode, *[]byte, error) {
 	var (
 		msg *[]byte
@@ -109,6 +134,9 @@ func (c *conn) readMessage() (gws.OpCode, *[]byte, error) {
 					putBuf(msg)
 				}
 				return 0, nil, err
+			}
+			if msg == nil {
+				return 0, nil, nil
 			}
 			continue
 		}

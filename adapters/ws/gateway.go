@@ -27,6 +27,7 @@ type Gateway struct {
 	cancel context.CancelFunc
 	conns  sync.WaitGroup // one per socket, until its teardown
 	work   *workQueue     // presence and membership updates, in order
+	poll   *poller        // parked readers; nil where sockets cannot park
 	syncs  sync.WaitGroup // presence syncers and the work loop
 
 	mu        sync.RWMutex
@@ -52,6 +53,12 @@ func New(cfg Config) (*Gateway, error) {
 		members: map[uuid.UUID]map[uuid.UUID]struct{}{}, all: map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
 	}
+	poll, err := newPoller(cfg.Heartbeat, g.log)
+	if err != nil {
+		// Sockets then keep a reader goroutine each: more memory, same behaviour.
+		g.log.Warn("idle sockets cannot park their readers", "err", err)
+	}
+	g.poll = poll
 	g.syncs.Add(1)
 	go g.workLoop()
 	return g, nil
@@ -73,7 +80,7 @@ func (g *Gateway) serve(nc net.Conn, sess Session) {
 		sess.User.Roles = []string{} // never null on the wire
 	}
 	c := &conn{g: g, nc: nc, sess: sess, user: domain.UserRef{ID: sess.User.ID, Username: sess.User.Username},
-		addr: nc.RemoteAddr().String()}
+		addr: nc.RemoteAddr().String(), raw: rawConnOf(nc)}
 	c.flushFn = c.flush
 	hello, err := json.Marshal(helloFrame{Type: "hello", User: sess.User, HeartbeatMS: g.cfg.Heartbeat.Milliseconds()})
 	if err != nil {
@@ -89,12 +96,20 @@ func (g *Gateway) serve(nc net.Conn, sess Session) {
 	}
 	g.m.connections.Inc()
 	c.push(textFrame(hello))
-	go c.run()
+	if !c.tryPark() {
+		go c.run()
+	}
 }
 
-// run is the reader goroutine of a socket, until the socket ends.
+// run is the reader goroutine of a socket, until the socket ends or its
+// reader parks.
 func (c *conn) run() {
-	c.finish(c.readLoop())
+	err := c.readLoop()
+	if err == errParked {
+		return
+	}
+	c.finish(err)
+	c.g.poll.forget(c)
 	c.g.unregister(c)
 	c.g.m.connections.Dec()
 	c.g.conns.Done()
@@ -181,10 +196,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.mu.RLock()
 		for c := range g.all {
 			_ = c.nc.Close()
+			c.wake(false) // its epoll entry went with the descriptor
 		}
 		g.mu.RUnlock()
 		g.conns.Wait()
 	}
+	g.poll.close()
 	g.endGraces()
 	g.work.close()
 	if !waitCtx(ctx, &g.syncs) && err == nil {

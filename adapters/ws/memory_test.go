@@ -95,3 +95,49 @@ func waitConnections(t *testing.T, h *harness, n int) {
 	}
 	time.Sleep(50 * time.Millisecond) // writers of the hello frames exit
 }
+
+// TestIdleSocketsParkTheirReaders: between messages a socket has no
+// goroutine at all (its reader waits in epoll), and a parked socket still
+// answers at once, hangs up cleanly and is counted.
+func TestIdleSocketsParkTheirReaders(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("readers park in epoll on Linux only")
+	}
+	h := newHarness(t, nil)
+	_, token := h.chat.addUser("idle")
+	addr := strings.TrimSuffix(strings.TrimPrefix(h.raw, "ws://"), "/ws")
+	const n = 300
+	before := runtime.NumGoroutine()
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := rawHandshake(addr, token)
+		if err != nil {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	waitConnections(t, h, n)
+	if extra := runtime.NumGoroutine() - before; extra > n/10 {
+		t.Errorf("%d idle sockets hold %d goroutines", n, extra)
+	}
+	if got := counterValue(t, h.gw.m.parked); got != n {
+		t.Errorf("parked readers = %v, want %d", got, n)
+	}
+
+	alice := h.user("alice") // a parked socket wakes for each frame
+	for i := range 3 {
+		ref := fmt.Sprint("p", i)
+		alice.send(`{"type":"ping","ref":"` + ref + `"}`)
+		if m := alice.expect("pong"); m["ref"] != ref {
+			t.Fatalf("pong = %v", m)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	waitConnections(t, h, 1)
+	if got := counterValue(t, h.gw.m.parked); got > 1 {
+		t.Errorf("parked readers = %v after the idle sockets hung up", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 // can be, so the fan-out stays free of per-socket overhead.
 type metrics struct {
 	connections prometheus.Gauge
+	parked      prometheus.Gauge
 	framesIn    prometheus.Counter
 	framesOut   prometheus.Counter
 	overflows   prometheus.Counter
@@ -20,6 +21,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chat_ws_connections", Help: "Open WebSocket connections on this node.",
+		}),
+		parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chat_ws_parked_readers", Help: "Open sockets waiting in epoll between messages, with no reader goroutine.",
 		}),
 		framesIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_ws_frames_in_total", Help: "Client data frames received.",
@@ -41,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.framesIn, m.framesOut, m.overflows, m.errors, m.closes, m.handshakes)
+		reg.MustRegister(m.connections, m.parked, m.framesIn, m.framesOut, m.overflows, m.errors, m.closes, m.handshakes)
 	}
 	return m
 }

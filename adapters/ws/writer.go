@@ -74,6 +74,7 @@ func (c *conn) closeLocked(code gws.StatusCode, reason string, drop bool) {
 		c.writing = true
 		go c.flushFn()
 	}
+	c.wake(false) // a parked reader must read the client's answer
 }
 
 // flush is the writer: it writes the queue in batches (one writev each)
@@ -140,6 +141,7 @@ func (c *conn) finishWriteLocked(err error) {
 	default:
 		close(c.closeDone)
 	}
+	c.wake(false) // a closed descriptor leaves epoll without a word
 }
 
 func (c *conn) writeBatch(batch [][]byte) error {
