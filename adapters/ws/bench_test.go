@@ -1,6 +1,8 @@
 package ws
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
+	"github.com/gobwas/ws/wsutil"
 	"github.com/google/uuid"
 )
 
@@ -81,6 +84,49 @@ func BenchmarkDecodeFrame(b *testing.B) {
 	b.SetBytes(int64(len(frame)))
 	for i := 0; i < b.N; i++ {
 		if err := decodeFrame(frame, &f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPingRoundTrip is one client's ping and pong over loopback TCP:
+// the cost of a socket's reader waking for a frame (from epoll, where it
+// parks between frames) and answering it.
+func BenchmarkPingRoundTrip(b *testing.B) {
+	chat := newFakeChat()
+	g, err := New(Config{Auth: chat, Commands: chat, Rooms: chat, History: chat, Node: "bench",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chat.run(g)
+	defer chat.stop()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = g.Serve(ln) }()
+	defer func() { _ = g.Shutdown(context.Background()) }()
+	_, token := chat.addUser("pinger")
+	nc, rw, err := dialWS(context.Background(), "ws://"+ln.Addr().String()+"/ws", bearer(token))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := wsutil.ReadServerText(rw); err != nil { // hello
+		b.Fatal(err)
+	}
+	var ping bytes.Buffer
+	if err := wsutil.WriteClientText(&ping, []byte(`{"type":"ping"}`)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := nc.Write(ping.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := wsutil.ReadServerText(rw); err != nil {
 			b.Fatal(err)
 		}
 	}

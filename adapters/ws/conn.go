@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +49,7 @@ type conn struct {
 	state    atomic.Int32 // stateReading or stateParked
 	readBy   atomic.Int64 // a parked socket's heartbeat deadline, Unix ns
 	timedOut bool         // set by the waker for the reader it starts
+	quietAt  time.Time    // when the reader began waiting for a frame
 	pollKey  uint64       // the socket's epoll key; 0 until it first parks
 }
 
@@ -72,24 +72,25 @@ var errClientClosed = errors.New("client closed")
 
 // readLoop reads and handles messages until the socket ends, and returns
 // why: a *closeErr to send, errClientClosed, or a network error; or
-// errParked when the poller took the socket over between frames. A
-// reader always reads before it parks: it runs because bytes came.
+// errParked when the poller took the socket over, after a linger
+// without frames.
 func (c *conn) readLoop() error {
 	if c.timedOut {
 		return &closeErr{gws.StatusNormalClosure, "heartbeat timeout"}
 	}
 	for {
 		op, buf, err := c.readMessage()
+		if err == errLinger {
+			if c.tryPark() {
+				return errParked
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		if buf != nil {
-			if err := c.take(op, buf); err != nil {
-				return err
-			}
-		}
-		if c.tryPark() {
-			return errParked
+		if err := c.take(op, buf); err != nil {
+			return err
 		}
 	}
 }
@@ -112,16 +113,14 @@ func (c *conn) take(op gws.OpCode, buf *[]byte) error {
 }
 
 // readMessage reads one data message, reassembling fragments and
-// answering control frames on the way; a control frame outside a message
-// returns no buffer, so the reader may park after it. The buffer comes
-// from the pool.
+// answering control frames on the way. The buffer comes from the pool.
 func (c *conn) readMessage() (gws.OpCode, *[]byte, error) {
 	var (
 		msg *[]byte
 		op  gws.OpCode
 	)
 	for {
-		h, err := c.readHeader()
+		h, err := c.readHeader(msg == nil)
 		if err != nil {
 			if msg != nil {
 				putBuf(msg)
@@ -134,9 +133,6 @@ func (c *conn) readMessage() (gws.OpCode, *[]byte, error) {
 					putBuf(msg)
 				}
 				return 0, nil, err
-			}
-			if msg == nil {
-				return 0, nil, nil
 			}
 			continue
 		}
@@ -226,22 +222,14 @@ func (c *conn) control(h gws.Header) error {
 }
 
 // readHeader reads a client frame header into c.hdr, so waiting for the
-// next frame holds no buffer. A silent client times out after two
-// heartbeats; a closing socket keeps the deadline the close path set.
-func (c *conn) readHeader() (gws.Header, error) {
+// next frame holds no buffer. mayLinger allows errLinger: no frame began
+// within the linger and the reader may park.
+func (c *conn) readHeader(mayLinger bool) (gws.Header, error) {
 	var h gws.Header
-	if !c.closed.Load() {
-		if err := c.nc.SetReadDeadline(time.Now().Add(2 * c.g.cfg.Heartbeat)); err != nil {
-			return h, err
-		}
-	}
-	b := c.hdr[:]
-	if _, err := io.ReadFull(c.nc, b[:2]); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) && !c.closed.Load() {
-			return h, &closeErr{gws.StatusNormalClosure, "heartbeat timeout"}
-		}
+	if err := c.waitFrame(mayLinger); err != nil {
 		return h, err
 	}
+	b := c.hdr[:]
 	h.Fin = b[0]&0x80 != 0
 	h.Rsv = (b[0] >> 4) & 0x7
 	h.OpCode = gws.OpCode(b[0] & 0x0F)
@@ -287,7 +275,7 @@ func (c *conn) drain() {
 		}
 	}
 	for {
-		h, err := c.readHeader()
+		h, err := c.readHeader(false)
 		var ce *closeErr
 		if errors.As(err, &ce) {
 			break

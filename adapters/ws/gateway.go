@@ -96,9 +96,7 @@ func (g *Gateway) serve(nc net.Conn, sess Session) {
 	}
 	g.m.connections.Inc()
 	c.push(textFrame(hello))
-	if !c.tryPark() {
-		go c.run()
-	}
+	go c.run()
 }
 
 // run is the reader goroutine of a socket, until the socket ends or its
