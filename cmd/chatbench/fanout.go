@@ -13,6 +13,8 @@ import (
 func runFanout(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
 	f := newFleet(cfg, fx, a, 4096)
 	rep := newReport("fanout")
+	stopHB := f.keepAlive(ctx)
+	defer stopHB()
 	start := time.Now()
 	failed, firstErr := f.connectAll(ctx, f.clients, cfg.dialConcurrency, false)
 	slog.Info("connected", "clients", cfg.clients-failed, "failed", failed, "took", time.Since(start).Round(time.Millisecond))
@@ -21,9 +23,6 @@ func runFanout(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, 
 		// Loss would be meaningless with clients missing from the start.
 		return nil, fmt.Errorf("%d of %d clients failed to connect, first: %w", failed, cfg.clients, firstErr)
 	}
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	go f.heartbeat(hbCtx, 20*time.Second)
 
 	sendCtx, stopSend := context.WithTimeout(ctx, cfg.duration)
 	sendStart := time.Now()

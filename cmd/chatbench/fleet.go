@@ -87,8 +87,18 @@ func (f *fleet) closeAll() {
 	}
 }
 
-// heartbeat pings every client well inside the server's heartbeat window
-// (25 s; silence for two windows closes a socket) until ctx ends.
+// keepAlive starts the heartbeat; call it before connecting, or the first
+// clients of a long connection phase stay silent past the server's window.
+// The returned function stops it.
+func (f *fleet) keepAlive(ctx context.Context) (stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	go f.heartbeat(ctx, 20*time.Second)
+	return stop
+}
+
+// heartbeat pings every connected client well inside the server's
+// heartbeat window (25 s; silence for two windows closes a socket) until
+// ctx ends.
 func (f *fleet) heartbeat(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()

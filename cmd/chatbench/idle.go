@@ -21,16 +21,14 @@ func runIdle(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, er
 	if err != nil {
 		return nil, fmt.Errorf("memory before: %w", err)
 	}
+	stopHB := f.keepAlive(ctx)
+	defer stopHB()
 	start := time.Now()
 	failed, firstErr := f.connectAll(ctx, f.clients, cfg.dialConcurrency, false)
 	connectTook := time.Since(start)
 	connected := cfg.clients - failed
 	slog.Info("connected", "clients", connected, "failed", failed, "took", connectTook.Round(time.Millisecond))
 	defer f.closeAll()
-
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	go f.heartbeat(hbCtx, 20*time.Second)
 
 	sleep(ctx, cfg.settle)
 	rssAfter, heapAfter, err := scrapeMemory(ctx, cfg.nodes)

@@ -15,14 +15,13 @@ import (
 func runStorm(ctx context.Context, cfg *config, fx *fixture, a *api) (*report, error) {
 	f := newFleet(cfg, fx, a, 4096)
 	rep := newReport("storm")
+	stopHB := f.keepAlive(ctx)
+	defer stopHB()
 	failed, firstErr := f.connectAll(ctx, f.clients, cfg.dialConcurrency, false)
 	defer f.closeAll()
 	if failed > 0 {
 		return nil, fmt.Errorf("%d of %d clients failed to connect, first: %w", failed, cfg.clients, firstErr)
 	}
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	go f.heartbeat(hbCtx, 20*time.Second)
 
 	sendCtx, stopSend := context.WithTimeout(ctx, cfg.duration)
 	defer stopSend()
