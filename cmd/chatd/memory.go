@@ -75,31 +75,47 @@ func worthSetting(current, want, base int) bool {
 	return max(want-current, current-want)*10 > current
 }
 
-// A burst (thousands of sockets connecting, a storm of log-ins) leaves
-// garbage and free heap behind, and a quiet process hardly collects, so
-// the runtime kept it: after the idle bench's log-ins a node sat at
-// 100-170 MB of RSS, most of it argon2's freed buffers. Once the process
-// is quiet, returnIdleMemory collects and hands the free heap back in one
-// go (the same node then sits at ~30 MB).
+// A burst (thousands of sockets connecting, a storm of log-ins, every
+// idle socket's reader waking at once) leaves garbage, free heap and
+// free goroutine stacks behind, and a quiet process hardly collects, so
+// the runtime kept them: after the idle bench's log-ins a node sat at
+// 100-170 MB of RSS, most of it argon2's freed buffers, and 17,000 parked
+// sockets pinged at once left 71 MB of stacks cached after their readers
+// had parked again (only a collection frees cached stacks). Once the
+// process is quiet, returnIdleMemory collects and hands the free memory
+// back in one go (the same node then sits at ~30 MB).
 const (
 	idleCheckEvery = 10 * time.Second
 	quietAllocs    = 64 << 20 // allocated within idleCheckEvery: quiet (idle sockets' heartbeats stay under)
-	idleHeap       = 32 << 20 // garbage and free heap worth returning
+	idleHeap       = 32 << 20 // garbage, free heap and new stack memory worth returning
 )
 
-// returnIdleMemory checks every `every` until ctx ends; when less than
-// quiet bytes were allocated since the last check and the heap holds more
-// than idle bytes of garbage and free memory, it collects and returns the
-// free heap to the OS.
+// heapReading is what returnIdleMemory decides on, in bytes.
+type heapReading struct {
+	allocated uint64 // allocated since the last check
+	free      uint64 // free heap not yet returned to the OS
+	objects   uint64 // live and garbage
+	live      uint64 // live at the last collection
+	newStacks uint64 // growth of stack memory (cached free stacks too) since the last return
+}
+
+var heapSamples = [...]string{
+	"/gc/heap/allocs:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/objects:bytes",
+	liveHeapMetric,
+	"/memory/classes/heap/stacks:bytes",
+}
+
+// returnIdleMemory checks every `every` until ctx ends, and returns free
+// memory to the OS when worthReturning says so.
 func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint64) {
-	samples := []metrics.Sample{
-		{Name: "/gc/heap/allocs:bytes"},
-		{Name: "/memory/classes/heap/free:bytes"},
-		{Name: "/memory/classes/heap/objects:bytes"}, // live and garbage
-		{Name: liveHeapMetric},                       // live at the last collection
+	samples := make([]metrics.Sample, len(heapSamples))
+	for i, name := range heapSamples {
+		samples[i].Name = name
 	}
 	metrics.Read(samples)
-	last := samples[0].Value.Uint64()
+	lastAllocs, stacksReturned := samples[0].Value.Uint64(), samples[4].Value.Uint64()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -109,22 +125,25 @@ func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		allocs, free, objects, live := samples[0].Value.Uint64(), samples[1].Value.Uint64(),
-			samples[2].Value.Uint64(), samples[3].Value.Uint64()
-		if worthReturning(allocs-last, free, objects, live, quiet, idle) {
+		allocs, stacks := samples[0].Value.Uint64(), samples[4].Value.Uint64()
+		r := heapReading{allocated: allocs - lastAllocs, free: samples[1].Value.Uint64(),
+			objects: samples[2].Value.Uint64(), live: samples[3].Value.Uint64(),
+			newStacks: stacks - min(stacksReturned, stacks)}
+		if worthReturning(r, quiet, idle) {
 			debug.FreeOSMemory()
 			metrics.Read(samples)
-			allocs = samples[0].Value.Uint64()
+			allocs, stacksReturned = samples[0].Value.Uint64(), samples[4].Value.Uint64()
 		}
-		last = allocs
+		lastAllocs = allocs
 	}
 }
 
-// worthReturning reports whether a process that allocated allocated bytes
-// since the last check, and holds free bytes of free heap and objects
-// bytes of objects of which live were live at the last collection, should
-// collect and return its free heap.
-func worthReturning(allocated, free, objects, live, quiet, idle uint64) bool {
-	garbage := objects - min(live, objects)
-	return allocated < quiet && free+garbage > idle
+// worthReturning reports whether a process is quiet (it allocated under
+// quiet bytes since the last check) and holds more than idle bytes it
+// could return: garbage, free heap and stack memory grown since the last
+// return (the stacks of goroutines that exist count too, so a process
+// whose goroutines grew collects once, after which that is the baseline).
+func worthReturning(r heapReading, quiet, idle uint64) bool {
+	garbage := r.objects - min(r.live, r.objects)
+	return r.allocated < quiet && r.free+garbage+r.newStacks > idle
 }

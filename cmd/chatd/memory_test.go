@@ -99,17 +99,19 @@ func TestHeapFloorConfig(t *testing.T) {
 func TestWorthReturning(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
-		allocated, free, objects, live uint64
-		want                           bool
+		r    heapReading
+		want bool
 	}{
-		{1 * mib, 40 * mib, 10 * mib, 10 * mib, true},  // quiet, free heap
-		{1 * mib, 0, 60 * mib, 20 * mib, true},         // quiet, garbage
-		{1 * mib, 10 * mib, 30 * mib, 20 * mib, false}, // quiet, little to return
-		{100 * mib, 40 * mib, 60 * mib, 20 * mib, false},
-		{1 * mib, 40 * mib, 10 * mib, 20 * mib, true}, // objects under live: no garbage, free still counts
+		{heapReading{allocated: 1 * mib, free: 40 * mib, objects: 10 * mib, live: 10 * mib}, true},  // quiet, free heap
+		{heapReading{allocated: 1 * mib, objects: 60 * mib, live: 20 * mib}, true},                  // quiet, garbage
+		{heapReading{allocated: 1 * mib, free: 10 * mib, objects: 30 * mib, live: 20 * mib}, false}, // quiet, little to return
+		{heapReading{allocated: 100 * mib, free: 40 * mib, objects: 60 * mib, live: 20 * mib}, false},
+		{heapReading{allocated: 1 * mib, free: 40 * mib, objects: 10 * mib, live: 20 * mib}, true},                     // objects under live: no garbage, free still counts
+		{heapReading{allocated: 1 * mib, free: 5 * mib, objects: 10 * mib, live: 10 * mib, newStacks: 70 * mib}, true}, // cached stacks of a burst
+		{heapReading{allocated: 100 * mib, newStacks: 70 * mib}, false},
 	} {
-		if got := worthReturning(c.allocated, c.free, c.objects, c.live, 64*mib, 32*mib); got != c.want {
-			t.Errorf("worthReturning(%+v) = %v", c, got)
+		if got := worthReturning(c.r, 64*mib, 32*mib); got != c.want {
+			t.Errorf("worthReturning(%+v) = %v", c.r, got)
 		}
 	}
 }
