@@ -96,21 +96,27 @@ func (f *fleet) keepAlive(ctx context.Context) (stop func()) {
 	return stop
 }
 
-// heartbeat pings every connected client well inside the server's
-// heartbeat window (25 s; silence for two windows closes a socket) until
-// ctx ends.
+// heartbeatSlices spreads the pings over the interval: browsers ping on
+// timers of their own, and pinging every client at once would wake every
+// parked reader on the server at once, which no real load does.
+const heartbeatSlices = 20
+
+// heartbeat pings every connected client once per interval, well inside
+// the server's heartbeat window (25 s; silence for two windows closes a
+// socket), until ctx ends.
 func (f *fleet) heartbeat(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	t := time.NewTicker(every / heartbeatSlices)
 	defer t.Stop()
-	for {
+	for slice := 0; ; slice = (slice + 1) % heartbeatSlices {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, c := range f.clients {
-				if err := c.ping(); err != nil && !errors.Is(err, net.ErrClosed) {
-					f.m.logSome("ping", "client", c.idx, "err", err)
-				}
+		}
+		for i := slice; i < len(f.clients); i += heartbeatSlices {
+			c := f.clients[i]
+			if err := c.ping(); err != nil && !errors.Is(err, net.ErrClosed) {
+				f.m.logSome("ping", "client", c.idx, "err", err)
 			}
 		}
 	}
