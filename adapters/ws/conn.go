@@ -16,7 +16,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// conn is one socket. The reader goroutine owns the read side; everything
+// conn is one socket. Its reader goroutine, or the poller while the reader
+// is parked (park.go), owns the read side; everything
 // under mu (the queue, the subscriptions, the closing state) is shared
 // with the fan-out, the writer and the command goroutines.
 type conn struct {

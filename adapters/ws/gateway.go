@@ -74,7 +74,7 @@ type helloFrame struct {
 // serve sets an upgraded socket up on the calling goroutine and starts
 // its reader on a fresh one. The handshake's deep stack (and, through
 // ServeHTTP, net/http's request, response and buffers) is then left
-// behind: an idle socket keeps only a small reader stack.
+// behind, and once idle the reader parks (park.go).
 func (g *Gateway) serve(nc net.Conn, sess Session) {
 	if sess.User.Roles == nil {
 		sess.User.Roles = []string{} // never null on the wire
