@@ -209,3 +209,45 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("offline events after shutdown = %d, want 2: %+v", offline, h.chat.presence())
 	}
 }
+
+// TestParkedSocketsClose: the server's own closes reach sockets whose
+// readers are parked in epoll, and their clients' answers are read.
+func TestParkedSocketsClose(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Heartbeat = 400 * time.Millisecond }) // a 100 ms linger
+	alice, bob := h.user("alice"), h.user("bob")
+	alice2 := h.connect(h.chat.newSession(alice.sess))
+	waitParked(t, h, 3)
+
+	h.gw.Deliver([]projections.Update{{Kind: projections.UpdateSessionEnded, User: alice.id(), Session: alice.sess.ID}})
+	alice.expectClose(4001)
+	waitConnections(t, h, 2)
+	waitParked(t, h, 2)
+	h.gw.Deliver([]projections.Update{{Kind: projections.UpdateUserDeactivated, User: alice.id()}})
+	alice2.expectClose(4003)
+	waitConnections(t, h, 1)
+	waitParked(t, h, 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.gw.Shutdown(ctx) }()
+	bob.expectClose(1000)
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// TestParkedSocketClosedWithoutAnswer: a parked socket the server closes
+// ends after CloseTimeout even when its client never answers, not at the
+// heartbeat deadline: closing wakes the parked reader.
+func TestParkedSocketClosedWithoutAnswer(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Heartbeat = 4 * time.Second }) // a 1 s linger, closed when silent 8 s
+	alice := h.user("alice")
+	waitParked(t, h, 1)
+	start := time.Now()
+	h.gw.Deliver([]projections.Update{{Kind: projections.UpdateSessionEnded, User: alice.id(), Session: alice.sess.ID}})
+	waitConnections(t, h, 0) // alice reads nothing and answers nothing
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("a silent client's socket ended %v after the close, want about CloseTimeout (500 ms)", d)
+	}
+}

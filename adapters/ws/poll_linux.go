@@ -24,6 +24,7 @@ type poller struct {
 	every        time.Duration // how often silent sockets are looked for
 	log          *slog.Logger
 	done         chan struct{}
+	closeOnce    sync.Once
 
 	mu    sync.Mutex
 	conns map[uint64]*conn // by key, from a socket's first park to its end
@@ -174,17 +175,21 @@ func (p *poller) sweep(now int64) {
 	}
 }
 
-// close stops the loop; the gateway calls it once no socket is left.
+// close stops the loop; the gateway calls it once no socket is left. Only
+// the first call closes the descriptors: a second close of a number could
+// close whatever was opened under it since.
 func (p *poller) close() {
 	if p == nil {
 		return
 	}
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	if _, err := unix.Write(p.stopfd, one[:]); err != nil {
-		p.log.Error("stop poller", "err", err)
-	}
-	<-p.done
-	_ = unix.Close(p.epfd)
-	_ = unix.Close(p.stopfd)
+	p.closeOnce.Do(func() {
+		var one [8]byte
+		binary.NativeEndian.PutUint64(one[:], 1)
+		if _, err := unix.Write(p.stopfd, one[:]); err != nil {
+			p.log.Error("stop poller", "err", err)
+		}
+		<-p.done
+		_ = unix.Close(p.epfd)
+		_ = unix.Close(p.stopfd)
+	})
 }
