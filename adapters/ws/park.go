@@ -23,9 +23,9 @@ import (
 // The linger keeps a busy socket's reader in Go's own poller, which wakes
 // it for the next frame at no extra cost; parking and waking take two
 // epoll calls and a goroutine start, ~10 µs of CPU (BenchmarkPingRoundTrip
-// with parking after every frame: 43 → 55 µs a round trip). The linger is the read
-// deadline the reader sets for each frame anyway, so a busy socket pays
-// nothing for it.
+// with parking after every frame: 43 → 55 µs a round trip). The linger is
+// the read deadline the reader sets for each frame anyway, so a busy
+// socket pays nothing for it.
 //
 // state says who owns the read side: a running reader, or the poller.
 // Whoever moves it from parked to reading with a compare-and-swap starts
