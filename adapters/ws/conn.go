@@ -27,6 +27,7 @@ type conn struct {
 	user   domain.UserRef
 	addr   string
 	hdr    [14]byte // a frame header: 2 bytes, 8 of length, 4 of mask
+	in     inbuf    // the read side's bytes; the reader's only
 	closed atomic.Bool
 	cmds   sync.WaitGroup
 	busy   atomic.Int32 // commands in flight
@@ -161,7 +162,7 @@ func (c *conn) readMessage() (gws.OpCode, *[]byte, error) {
 			}
 			msg = growBuf(msg, start+int(h.Length))
 		}
-		if _, err := io.ReadFull(c.nc, (*msg)[start:]); err != nil {
+		if _, err := io.ReadFull(&c.in, (*msg)[start:]); err != nil {
 			putBuf(msg)
 			return 0, nil, err
 		}
@@ -198,7 +199,7 @@ func (c *conn) control(h gws.Header) error {
 	}
 	var p [125]byte
 	body := p[:h.Length]
-	if _, err := io.ReadFull(c.nc, body); err != nil {
+	if _, err := io.ReadFull(&c.in, body); err != nil {
 		return err
 	}
 	gws.Cipher(body, h.Mask, 0)
@@ -245,7 +246,7 @@ func (c *conn) readHeader(mayLinger bool) (gws.Header, error) {
 	if masked {
 		extra += 4
 	}
-	if _, err := io.ReadFull(c.nc, b[2:2+extra]); err != nil {
+	if _, err := io.ReadFull(&c.in, b[2:2+extra]); err != nil {
 		return h, err
 	}
 	switch n {
@@ -271,7 +272,7 @@ func (c *conn) readHeader(mayLinger bool) (gws.Header, error) {
 // drops raw bytes.
 func (c *conn) drain() {
 	if c.skip > 0 {
-		if _, err := io.CopyN(io.Discard, c.nc, c.skip); err != nil {
+		if _, err := io.CopyN(io.Discard, &c.in, c.skip); err != nil {
 			return
 		}
 	}
@@ -284,13 +285,13 @@ func (c *conn) drain() {
 		if err != nil {
 			return
 		}
-		if _, err := io.CopyN(io.Discard, c.nc, h.Length); err != nil || h.OpCode == gws.OpClose {
+		if _, err := io.CopyN(io.Discard, &c.in, h.Length); err != nil || h.OpCode == gws.OpClose {
 			return
 		}
 	}
 	var junk [512]byte
 	for {
-		if _, err := c.nc.Read(junk[:]); err != nil {
+		if _, err := c.in.Read(junk[:]); err != nil {
 			return
 		}
 	}

@@ -82,6 +82,7 @@ func (g *Gateway) serve(nc net.Conn, sess Session) {
 	c := &conn{g: g, nc: nc, sess: sess, user: domain.UserRef{ID: sess.User.ID, Username: sess.User.Username},
 		addr: nc.RemoteAddr().String(), raw: rawConnOf(nc)}
 	c.flushFn = c.flush
+	c.in.nc = nc
 	hello, err := json.Marshal(helloFrame{Type: "hello", User: sess.User, HeartbeatMS: g.cfg.Heartbeat.Milliseconds()})
 	if err != nil {
 		g.log.Error("encode hello", "err", err)
@@ -107,6 +108,7 @@ func (c *conn) run() {
 		return
 	}
 	c.finish(err)
+	c.in.release()
 	c.g.poll.forget(c)
 	c.g.unregister(c)
 	c.g.m.connections.Dec()

@@ -73,7 +73,13 @@ func (c *conn) waitFrame(mayLinger bool) error {
 			return err
 		}
 	}
-	n, err := io.ReadFull(c.nc, c.hdr[:2])
+	// Only a reader that lingers waits through the buffer: one that waits
+	// up to two heartbeats must hold none meanwhile.
+	var in io.Reader = c.nc
+	if lingering || c.in.buffered() > 0 {
+		in = &c.in
+	}
+	n, err := io.ReadFull(in, c.hdr[:2])
 	if lingering {
 		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
 			return errLinger
@@ -83,7 +89,7 @@ func (c *conn) waitFrame(mayLinger bool) error {
 			return derr
 		}
 		if n == 1 && errors.Is(err, os.ErrDeadlineExceeded) {
-			_, err = io.ReadFull(c.nc, c.hdr[1:2])
+			_, err = io.ReadFull(in, c.hdr[1:2])
 		}
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.closed.Load() {
@@ -114,7 +120,7 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 // space. True means the poller now owns the read side and the calling
 // goroutine must return without touching it.
 func (c *conn) tryPark() bool {
-	if !c.canPark() || c.closed.Load() {
+	if !c.canPark() || c.closed.Load() || c.in.buffered() > 0 {
 		return false
 	}
 	if c.pollKey == 0 {
