@@ -31,7 +31,7 @@ func (sinkConn) Close() error                     { return nil }
 func (sinkConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 
 // benchGateway has n live subscribers of one room on sink sockets.
-func benchGateway(b *testing.B, n int) (*Gateway, uuid.UUID, *atomic.Int64) {
+func benchGateway(b testing.TB, n int) (*Gateway, uuid.UUID, *atomic.Int64) {
 	chat := newFakeChat()
 	g, err := New(Config{Auth: chat, Commands: chat, Rooms: chat, History: chat, Node: "bench",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -233,5 +234,31 @@ func TestGapMissingFromHistory(t *testing.T) {
 	h.gw.Deliver([]projections.Update{roomEvent(room, 4, 10), roomEvent(room, 5, 10)})
 	if e := alice.expect("event"); seqOf(e) != 5 {
 		t.Fatalf("after the skipped gap got seq %d, want 5 (4 is a repeat)", seqOf(e))
+	}
+}
+
+// TestBatchLeavesInOneWrite: the frames one Deliver call has for a socket
+// leave in one write, in order, even when the batch is long enough for a
+// writer started at its first frame to have run meanwhile. Sink sockets
+// (no handshake, no presence) keep other frames out of the count.
+func TestBatchLeavesInOneWrite(t *testing.T) {
+	const subscribers, n = 2, 400 // n under the queue's 512
+	g, room, frames := benchGateway(t, subscribers)
+	defer func() { _ = g.Shutdown(context.Background()) }()
+	batch := make([]projections.Update, 0, n)
+	for seq := int64(1); seq <= n; seq++ {
+		batch = append(batch, roomEvent(room, seq, 10))
+	}
+	g.Deliver(batch)
+	deadline := time.Now().Add(5 * time.Second)
+	for frames.Load() < subscribers*n || counterValue(t, g.m.writes) < subscribers {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames written, want %d", frames.Load(), subscribers*n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // a writer counts its write after the bytes are out
+	if writes := counterValue(t, g.m.writes); writes != subscribers {
+		t.Errorf("%d frames for each of %d sockets took %v writes, want %d", n, subscribers, writes, subscribers)
 	}
 }

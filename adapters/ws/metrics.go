@@ -11,6 +11,7 @@ type metrics struct {
 	parked      prometheus.Gauge
 	framesIn    prometheus.Counter
 	framesOut   prometheus.Counter
+	writes      prometheus.Counter
 	overflows   prometheus.Counter
 	errors      *prometheus.CounterVec
 	closes      *prometheus.CounterVec
@@ -31,6 +32,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		framesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_ws_frames_out_total", Help: "Frames queued to sockets.",
 		}),
+		writes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_ws_writes_total", Help: "Socket writes (one system call each, carrying one or more frames).",
+		}),
 		overflows: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_ws_queue_overflows_total", Help: "Sockets closed with 1013 because their queue overflowed.",
 		}),
@@ -45,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.parked, m.framesIn, m.framesOut, m.overflows, m.errors, m.closes, m.handshakes)
+		reg.MustRegister(m.connections, m.parked, m.framesIn, m.framesOut, m.writes, m.overflows, m.errors, m.closes, m.handshakes)
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/chatlog/chat/projections"
@@ -59,16 +60,26 @@ type pendingFrame struct {
 // frames are wrapped once and the same bytes go to every local subscriber;
 // updates that need the stores go to the work loop, so Deliver never
 // blocks on I/O.
+//
+// Writers start once the whole batch is queued, so a socket gets all of a
+// batch's frames for it in one write.
 func (g *Gateway) Deliver(updates []projections.Update) {
+	later := laterPool.Get().(*[]*conn)
+	defer func() {
+		startWriters(*later)
+		clear(*later)
+		*later = (*later)[:0]
+		laterPool.Put(later)
+	}()
 	for i := range updates {
 		u := &updates[i]
 		switch u.Kind {
 		case projections.UpdateRoomEvent:
 			if u.Seq > 0 {
-				g.deliverRoom(u.Room, u.Seq, textFrame(u.Frame), u.Cause)
+				g.deliverRoom(u.Room, u.Seq, textFrame(u.Frame), u.Cause, later)
 			}
 		case projections.UpdateRead:
-			g.deliverRoom(u.Room, 0, textFrame(u.Frame), uuid.Nil)
+			g.deliverRoom(u.Room, 0, textFrame(u.Frame), uuid.Nil, later)
 		case projections.UpdatePresence, projections.UpdateMembership:
 			g.work.push(*u)
 		case projections.UpdateSessionEnded:
@@ -79,15 +90,18 @@ func (g *Gateway) Deliver(updates []projections.Update) {
 	}
 }
 
+// laterPool holds Deliver's lists of writers to start.
+var laterPool = sync.Pool{New: func() any { return new([]*conn) }}
+
 // deliverRoom offers one frame to every subscriber of room.
-func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte, cause uuid.UUID) {
+func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte, cause uuid.UUID, later *[]*conn) {
 	g.mu.RLock()
 	n := 0
 	if rs := g.rooms[room]; rs != nil {
 		n = len(rs.subs)
 		for _, s := range rs.subs {
 			s.c.mu.Lock()
-			s.offerLocked(seq, frame, cause)
+			s.offerLocked(seq, frame, cause, later)
 			s.c.mu.Unlock()
 		}
 	}
@@ -99,8 +113,9 @@ func (g *Gateway) deliverRoom(room uuid.UUID, seq int64, frame []byte, cause uui
 
 // offerLocked queues a live frame in seq order: a repeat is dropped, the
 // next seq goes out, a gap starts a heal from history, the event of a
-// command whose ack is not out yet waits for it.
-func (s *sub) offerLocked(seq int64, frame []byte, cause uuid.UUID) {
+// command whose ack is not out yet waits for it. A writer to start goes
+// to later when it is set (see queueLocked).
+func (s *sub) offerLocked(seq int64, frame []byte, cause uuid.UUID, later *[]*conn) {
 	if s.c.closing {
 		return
 	}
@@ -115,10 +130,10 @@ func (s *sub) offerLocked(seq int64, frame []byte, cause uuid.UUID) {
 	}
 	switch {
 	case seq == 0:
-		s.c.pushLocked(frame)
+		s.c.queueLocked(frame, later)
 	case seq <= s.last:
 	case seq == s.last+1:
-		if s.c.pushLocked(frame) {
+		if s.c.queueLocked(frame, later) {
 			s.last = seq
 		}
 	default:
@@ -156,7 +171,7 @@ func (s *sub) goLiveLocked() {
 	s.pending = nil
 	s.live, s.healing, s.blocked = true, false, false
 	for i, p := range held {
-		s.offerLocked(p.seq, p.frame, p.cause)
+		s.offerLocked(p.seq, p.frame, p.cause, nil)
 		if s.healing || s.blocked {
 			s.pending = append(s.pending, held[i+1:]...)
 			return

@@ -28,7 +28,13 @@ func (c *conn) push(frame []byte) bool {
 
 // pushLocked queues frame, starting a writer if none runs. A full queue
 // closes the socket with 1013: the client resumes with `after`.
-func (c *conn) pushLocked(frame []byte) bool {
+func (c *conn) pushLocked(frame []byte) bool { return c.queueLocked(frame, nil) }
+
+// queueLocked is pushLocked; with later set, a writer this frame needs is
+// not started but added to *later, for the caller to start once it has
+// queued everything it has for the socket: the frames then leave in one
+// write instead of one each (system calls are most of a socket's cost).
+func (c *conn) queueLocked(frame []byte, later *[]*conn) bool {
 	if c.closing {
 		return false
 	}
@@ -40,9 +46,20 @@ func (c *conn) pushLocked(frame []byte) bool {
 	c.queue = append(c.queue, frame)
 	if !c.writing {
 		c.writing = true
-		go c.flushFn()
+		if later != nil {
+			*later = append(*later, c)
+		} else {
+			go c.flushFn()
+		}
 	}
 	return true
+}
+
+// startWriters starts the writers queueLocked left to the caller.
+func startWriters(later []*conn) {
+	for _, c := range later {
+		go c.flushFn()
+	}
 }
 
 // close queues a close frame behind the queued frames (or instead of them
@@ -99,6 +116,7 @@ func (c *conn) flush() {
 		c.mu.Unlock()
 
 		err := c.writeBatch(batch)
+		c.g.m.writes.Inc()
 		clear(batch)
 		c.mu.Lock()
 		c.spare = batch[:0]
