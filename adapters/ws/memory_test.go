@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestIdleConnectionMemory holds idle sockets and measures what the whole
@@ -87,14 +89,25 @@ func memInUse() uint64 {
 
 func waitConnections(t *testing.T, h *harness, n int) {
 	t.Helper()
+	waitGauge(t, h.gw.m.connections, "connections", n)
+	time.Sleep(50 * time.Millisecond) // writers of the hello frames exit
+}
+
+// waitParked waits until n sockets have parked their readers.
+func waitParked(t *testing.T, h *harness, n int) {
+	t.Helper()
+	waitGauge(t, h.gw.m.parked, "parked readers", n)
+}
+
+func waitGauge(t *testing.T, g prometheus.Gauge, name string, n int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for counterValue(t, h.gw.m.connections) != float64(n) {
+	for counterValue(t, g) != float64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("connections = %v, want %d", counterValue(t, h.gw.m.connections), n)
+			t.Fatalf("%s = %v, want %d", name, counterValue(t, g), n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // writers of the hello frames exit
 }
 
 // TestIdleSocketsParkTheirReaders: after a linger without frames a socket
@@ -138,17 +151,5 @@ func TestIdleSocketsParkTheirReaders(t *testing.T) {
 	waitConnections(t, h, 1)
 	if got := counterValue(t, h.gw.m.parked); got > 1 {
 		t.Errorf("parked readers = %v after the idle sockets hung up", got)
-	}
-}
-
-// waitParked waits until n sockets have parked their readers.
-func waitParked(t *testing.T, h *harness, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for counterValue(t, h.gw.m.parked) != float64(n) {
-		if time.Now().After(deadline) {
-			t.Fatalf("parked readers = %v, want %d", counterValue(t, h.gw.m.parked), n)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
