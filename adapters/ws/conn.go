@@ -51,7 +51,7 @@ type conn struct {
 	state    atomic.Int32 // stateReading or stateParked
 	readBy   atomic.Int64 // a parked socket's heartbeat deadline, Unix ns
 	timedOut bool         // set by the waker for the reader it starts
-	quietAt  time.Time    // when the reader began waiting for a frame
+	silentBy time.Time    // the heartbeat deadline of the frame the reader waits for
 	pollKey  uint64       // the socket's epoll key; 0 until it first parks
 }
 
@@ -223,8 +223,8 @@ func (c *conn) control(h gws.Header) error {
 	return nil
 }
 
-// readHeader reads a client frame header into c.hdr, so waiting for the
-// next frame holds no buffer. mayLinger allows errLinger: no frame began
+// readHeader reads a client frame header into c.hdr (waitFrame says when
+// a buffer is held meanwhile). mayLinger allows errLinger: no frame began
 // within the linger and the reader may park.
 func (c *conn) readHeader(mayLinger bool) (gws.Header, error) {
 	var h gws.Header

@@ -64,10 +64,11 @@ func (c *conn) waitFrame(mayLinger bool) error {
 	closed := c.closed.Load()
 	lingering := !closed && mayLinger && c.canPark()
 	if !closed {
-		c.quietAt = time.Now()
-		deadline := c.quietAt.Add(2 * c.g.cfg.Heartbeat)
+		now := time.Now()
+		c.silentBy = now.Add(2 * c.g.cfg.Heartbeat)
+		deadline := c.silentBy
 		if lingering {
-			deadline = c.quietAt.Add(c.linger())
+			deadline = now.Add(c.linger())
 		}
 		if err := c.nc.SetReadDeadline(deadline); err != nil {
 			return err
@@ -85,7 +86,7 @@ func (c *conn) waitFrame(mayLinger bool) error {
 			return errLinger
 		}
 		// A frame has begun: it gets the heartbeat's time, not the linger's.
-		if derr := c.nc.SetReadDeadline(c.quietAt.Add(2 * c.g.cfg.Heartbeat)); derr != nil {
+		if derr := c.nc.SetReadDeadline(c.silentBy); derr != nil {
 			return derr
 		}
 		if n == 1 && errors.Is(err, os.ErrDeadlineExceeded) {
@@ -126,7 +127,7 @@ func (c *conn) tryPark() bool {
 	if c.pollKey == 0 {
 		c.g.poll.track(c)
 	}
-	c.readBy.Store(c.quietAt.Add(2 * c.g.cfg.Heartbeat).UnixNano())
+	c.readBy.Store(c.silentBy.UnixNano())
 	c.g.m.parked.Inc()
 	c.state.Store(stateParked)
 	// A close that came before the store above found nothing to wake; one
