@@ -5,11 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/google/uuid"
@@ -237,28 +243,87 @@ func TestGapMissingFromHistory(t *testing.T) {
 	}
 }
 
-// TestBatchLeavesInOneWrite: the frames one Deliver call has for a socket
-// leave in one write, in order, even when the batch is long enough for a
+// TestBatchLeavesInFewWrites: the frames one Deliver call has for a
+// socket leave in as few writes as the cap per write allows
+// (maxWriteBatch), in order, even when the batch is long enough for a
 // writer started at its first frame to have run meanwhile. Sink sockets
 // (no handshake, no presence) keep other frames out of the count.
-func TestBatchLeavesInOneWrite(t *testing.T) {
-	const subscribers, n = 2, 400 // n under the queue's 512
-	g, room, frames := benchGateway(t, subscribers)
+func TestBatchLeavesInFewWrites(t *testing.T) {
+	const subscribers, n = 2, 3*maxWriteBatch + 10 // n under the queue's 512
+	chat := newFakeChat()
+	g, err := New(Config{Auth: chat, Commands: chat, Rooms: chat, History: chat, Node: "test",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { _ = g.Shutdown(context.Background()) }()
+	room := uuid.New()
+	sinks := make([]*seqSink, subscribers)
+	for i := range sinks {
+		sinks[i] = &seqSink{}
+		c := &conn{g: g, nc: sinks[i], user: domain.UserRef{ID: uuid.New(), Username: "u"}}
+		c.flushFn = c.flush
+		g.addSub(&sub{c: c, room: room, live: true})
+	}
 	batch := make([]projections.Update, 0, n)
 	for seq := int64(1); seq <= n; seq++ {
 		batch = append(batch, roomEvent(room, seq, 10))
 	}
 	g.Deliver(batch)
+	const wantWrites = subscribers * ((n + maxWriteBatch - 1) / maxWriteBatch)
 	deadline := time.Now().Add(5 * time.Second)
-	for frames.Load() < subscribers*n || counterValue(t, g.m.writes) < subscribers {
+	for counterValue(t, g.m.writes) < wantWrites {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d frames written, want %d", frames.Load(), subscribers*n)
+			t.Fatalf("%v writes, want %d", counterValue(t, g.m.writes), wantWrites)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(10 * time.Millisecond) // a writer counts its write after the bytes are out
-	if writes := counterValue(t, g.m.writes); writes != subscribers {
-		t.Errorf("%d frames for each of %d sockets took %v writes, want %d", n, subscribers, writes, subscribers)
+	if writes := counterValue(t, g.m.writes); writes != wantWrites {
+		t.Errorf("%d frames for each of %d sockets took %v writes, want %d", n, subscribers, writes, wantWrites)
+	}
+	for i, s := range sinks {
+		seqs := s.taken()
+		if len(seqs) != n {
+			t.Fatalf("socket %d got %d frames, want %d", i, len(seqs), n)
+		}
+		for j, seq := range seqs {
+			if seq != int64(j+1) {
+				t.Fatalf("socket %d: frame %d has seq %d, want %d", i, j, seq, j+1)
+			}
+		}
 	}
 }
+
+// seqSink is a socket that takes every write at once and records the seq
+// of each frame (net.Buffers writes a frame per Write on it).
+type seqSink struct {
+	net.Conn // nil: only the methods below are used
+	mu       sync.Mutex
+	seqs     []int64
+}
+
+var seqField = regexp.MustCompile(`"seq":(\d+)`)
+
+func (c *seqSink) Write(p []byte) (int, error) {
+	m := seqField.FindSubmatch(p)
+	seq := int64(-1)
+	if m != nil {
+		seq, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
+	c.mu.Lock()
+	c.seqs = append(c.seqs, seq)
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+func (c *seqSink) taken() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.seqs)
+}
+
+func (*seqSink) SetWriteDeadline(time.Time) error { return nil }
+func (*seqSink) SetReadDeadline(time.Time) error  { return nil }
+func (*seqSink) Close() error                     { return nil }
+func (*seqSink) RemoteAddr() net.Addr             { return &net.TCPAddr{} }

@@ -18,6 +18,11 @@ import (
 // burst; anything larger is released when the queue drains.
 const maxIdleQueue = 16
 
+// maxWriteBatch caps the frames one write takes off the queue. Delivery
+// batches average under ten frames per socket; the cap only bites on a
+// socket that fell behind.
+const maxWriteBatch = 64
+
 // push queues a frame; it reports false if the socket is closing.
 func (c *conn) push(frame []byte) bool {
 	c.mu.Lock()
@@ -111,8 +116,14 @@ func (c *conn) flush() {
 			c.mu.Unlock()
 			return
 		}
-		c.queue, c.spare = c.spare[:0], nil
-		closing := c.closing
+		// A batch larger than maxWriteBatch leaves its tail queued, so a
+		// client that stops reading holds at most the queue plus one
+		// batch, and overflows as soon as the queue is full again.
+		n := min(len(batch), maxWriteBatch)
+		c.queue = append(c.spare[:0], batch[n:]...)
+		clear(batch[n:])
+		batch, c.spare = batch[:n], nil
+		closing := c.closing && len(c.queue) == 0
 		c.mu.Unlock()
 
 		err := c.writeBatch(batch)
