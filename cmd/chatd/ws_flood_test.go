@@ -98,8 +98,12 @@ func wsSlowDial(t *testing.T, n *node, token string) *wsClient {
 	return c
 }
 
-// wsSlowSenders, with alice, send 100 messages each (their burst).
-const wsSlowSenders = 7
+// wsSlowSenders, with alice, send 100 messages each (their burst) until
+// the slow client's queue overflowed. Before it does, the server holds
+// its queue (512 frames of 16 kB), one write's batch (64) and what the
+// kernel's send buffer takes (up to tcp_wmem's 4 MB here, ~260 frames):
+// about 840 frames, so 1,300 leave a margin.
+const wsSlowSenders = 12
 
 // TestWSSlowConsumer: a client that stops reading is closed with 1013
 // once its queue overflows, and does not hold back the others, who get
