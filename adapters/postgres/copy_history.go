@@ -22,7 +22,7 @@ func (r *roomEventRows) len() int      { return len(r.room) }
 
 func (r *roomEventRows) statement(table string) (string, []any) {
 	sql := unnestInsert(table, "room, seq, frame", []string{"uuid", "int8", "bytea"},
-		"ON CONFLICT (room, seq) DO NOTHING")
+		"ON CONFLICT DO NOTHING") // (room, seq): a version being built has no index to name yet
 	args := []any{r.room, r.seq, r.frame}
 	*r = roomEventRows{}
 	return sql, args
