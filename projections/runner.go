@@ -36,8 +36,10 @@ type RunnerConfig struct {
 	// ReadBatch is how many events one catch-up or heal transaction reads
 	// from the log and applies.
 	ReadBatch int
-	// RebuildBatch is how many events one rebuild transaction applies; large
-	// batches amortise the commit, which dominates at this size.
+	// RebuildBatch is how many events one rebuild transaction applies.
+	// Between transactions the store waits for the commit while the fold
+	// has nothing to hand it, so large batches keep both busy; reading
+	// runs up to three batches ahead (a few tens of MB at the default).
 	RebuildBatch int
 }
 
@@ -49,7 +51,7 @@ func (c *RunnerConfig) setDefaults() {
 		c.ReadBatch = 1000
 	}
 	if c.RebuildBatch <= 0 {
-		c.RebuildBatch = 5000
+		c.RebuildBatch = 20000
 	}
 }
 

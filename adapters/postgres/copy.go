@@ -40,9 +40,10 @@ type copyRows interface {
 
 // copyEvery is how many rows a held set of a version being built gathers
 // before the transaction sends: a COPY costs more round trips than an
-// INSERT, so sets are larger than sendEvery, and few enough per
-// transaction to keep the savepoints few.
-const copyEvery = 2048
+// INSERT, and PostgreSQL sets up each COPY's insert buffers anew, so sets
+// are larger than sendEvery, and few enough per transaction to keep the
+// savepoints few. 4096 rebuilt faster than 1024, 2048 and 8192.
+const copyEvery = 4096
 
 // sendCopies starts the pending batch and the copies of the held rows in
 // the background, so PostgreSQL stores them while the fold prepares the
