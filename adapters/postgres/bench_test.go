@@ -13,7 +13,7 @@ import (
 
 func message(room uuid.UUID) domain.NewEvent {
 	return domain.NewEvent{Stream: domain.RoomStream(room), ExpectedVersion: domain.AnyVersion,
-		Payload: &domain.MessagePosted{RoomID: room, MessageID: uuid.New(), ClientID: uuid.New(),
+		Payload: &domain.MessagePosted{RoomID: room, MessageID: uuid.Must(uuid.NewV7()), ClientID: uuid.New(),
 			Author: domain.UserRef{ID: room, Username: "bench"}, Body: "hello, this is a chat message of ordinary length"}}
 }
 
