@@ -41,6 +41,20 @@ type metrics struct {
 	skipped    atomic.Int64 // pacing tokens dropped: no connection or too many in flight
 	drops      atomic.Int64 // connections the server (or the network) ended
 	logged     atomic.Int32
+	// heartbeatMS is the shortest heartbeat a server announced in its
+	// hello (0: no hello yet), which paces the fleet's pings.
+	heartbeatMS atomic.Int64
+}
+
+// sawHeartbeat records a heartbeat a server announced, keeping the
+// shortest.
+func (m *metrics) sawHeartbeat(ms int64) {
+	for {
+		cur := m.heartbeatMS.Load()
+		if (cur != 0 && cur <= ms) || m.heartbeatMS.CompareAndSwap(cur, ms) {
+			return
+		}
+	}
 }
 
 // logOnce logs only the first few of many similar problems.

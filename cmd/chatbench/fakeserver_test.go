@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -32,6 +33,8 @@ type fakeServer struct {
 	// events replayed, truncated:true, the rest left to history paging.
 	replayLimit int
 	resumeDelay time.Duration // makes a resume miss events
+	heartbeatMS int           // announced in hello; 0 announces 25000
+	pings       map[*fakeConn][]time.Time
 }
 
 type fakeUser struct {
@@ -60,7 +63,8 @@ func (c *fakeConn) write(p []byte) {
 }
 
 func newFakeServer() *fakeServer {
-	return &fakeServer{users: map[string]*fakeUser{}, tokens: map[string]*fakeUser{}, rooms: map[string]*fakeRoom{}}
+	return &fakeServer{users: map[string]*fakeUser{}, tokens: map[string]*fakeUser{}, rooms: map[string]*fakeRoom{},
+		pings: map[*fakeConn][]time.Time{}}
 }
 
 func randomID() string {
@@ -171,7 +175,10 @@ func (s *fakeServer) appendEvent(room *fakeRoom, actor *fakeUser, kind, data str
 
 func (s *fakeServer) serveWS(c *fakeConn) {
 	defer c.conn.Close()
-	c.write(fmt.Appendf(nil, `{"type":"hello","user":{"id":%q},"heartbeat_ms":25000}`, c.user.id))
+	s.mu.Lock()
+	heartbeat := cmp.Or(s.heartbeatMS, 25000)
+	s.mu.Unlock()
+	c.write(fmt.Appendf(nil, `{"type":"hello","user":{"id":%q},"heartbeat_ms":%d}`, c.user.id, heartbeat))
 	defer func() {
 		s.mu.Lock()
 		for _, r := range s.rooms {
@@ -204,6 +211,7 @@ func (s *fakeServer) handleWS(c *fakeConn, typ, roomID, ref, body string, after 
 	defer s.mu.Unlock()
 	room := s.rooms[roomID]
 	if typ == "ping" {
+		s.pings[c] = append(s.pings[c], time.Now())
 		c.write([]byte(`{"type":"pong"}`))
 		return
 	}

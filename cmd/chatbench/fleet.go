@@ -92,7 +92,7 @@ func (f *fleet) closeAll() {
 // The returned function stops it.
 func (f *fleet) keepAlive(ctx context.Context) (stop func()) {
 	ctx, stop = context.WithCancel(ctx)
-	go f.heartbeat(ctx, 20*time.Second)
+	go f.heartbeat(ctx)
 	return stop
 }
 
@@ -101,11 +101,32 @@ func (f *fleet) keepAlive(ctx context.Context) (stop func()) {
 // parked reader on the server at once, which no real load does.
 const heartbeatSlices = 20
 
-// heartbeat pings every connected client once per interval, well inside
-// the server's heartbeat window (25 s; silence for two windows closes a
-// socket), until ctx ends.
-func (f *fleet) heartbeat(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every / heartbeatSlices)
+// defaultHeartbeat is PROTOCOL.md's example heartbeat, assumed for a
+// hello that announces none.
+const defaultHeartbeat = 25 * time.Second
+
+// pingEvery is how often each client pings: every 4/5 of the shortest
+// heartbeat the servers announced, well inside the window (silence for
+// two heartbeats closes a socket), as a browser does.
+func (f *fleet) pingEvery() time.Duration {
+	ms := f.m.heartbeatMS.Load()
+	if ms <= 0 {
+		ms = defaultHeartbeat.Milliseconds()
+	}
+	return time.Duration(ms) * time.Millisecond * 4 / 5
+}
+
+// heartbeat pings every connected client once per pingEvery, a slice of
+// them at a time, until ctx ends. It starts at the first hello, which
+// says how often the servers want a sign of life.
+func (f *fleet) heartbeat(ctx context.Context) {
+	for f.m.heartbeatMS.Load() == 0 {
+		sleep(ctx, 20*time.Millisecond)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	t := time.NewTimer(f.pingEvery() / heartbeatSlices)
 	defer t.Stop()
 	for slice := 0; ; slice = (slice + 1) % heartbeatSlices {
 		select {
@@ -119,6 +140,7 @@ func (f *fleet) heartbeat(ctx context.Context, every time.Duration) {
 				f.m.logSome("ping", "client", c.idx, "err", err)
 			}
 		}
+		t.Reset(f.pingEvery() / heartbeatSlices)
 	}
 }
 

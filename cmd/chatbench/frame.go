@@ -138,7 +138,7 @@ func appendClientFrame(dst []byte, op byte, payload []byte, mask [4]byte) []byte
 // frame holds the raw JSON values of the top-level fields the bench reads;
 // strings keep their quotes. Slices point into the read buffer.
 type frame struct {
-	typ, room, seq, ref, data, head, truncated, code, message []byte
+	typ, room, seq, ref, data, head, truncated, code, message, heartbeatMS []byte
 }
 
 func (f *frame) reset() { *f = frame{} }
@@ -166,6 +166,8 @@ func parseFrame(b []byte, f *frame) error {
 			f.code = val
 		case "message":
 			f.message = val
+		case "heartbeat_ms":
+			f.heartbeatMS = val
 		}
 	})
 }

@@ -64,6 +64,13 @@ func (c *client) handle(p []byte, f *frame, subErr chan error) {
 		return
 	}
 	switch string(unquote(f.typ)) {
+	case "hello":
+		if ms := atoi(f.heartbeatMS); ms > 0 {
+			c.m.sawHeartbeat(ms)
+		} else {
+			c.m.logSome("hello without heartbeat_ms", "frame", string(p))
+			c.m.sawHeartbeat(defaultHeartbeat.Milliseconds())
+		}
 	case "event":
 		c.onEvent(f)
 	case "ack":

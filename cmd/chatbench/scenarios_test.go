@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -107,6 +109,45 @@ func TestIdleAgainstFakeServer(t *testing.T) {
 	}
 	if _, ok := sum["rss_bytes_per_conn"]; !ok {
 		t.Fatal("no memory per connection in the summary")
+	}
+}
+
+// TestPingsFollowTheAnnouncedHeartbeat: clients ping at the pace the
+// server's hello asks for (4/5 of a 500 ms heartbeat here), and not all
+// at once: the first pings of a round spread over its interval.
+func TestPingsFollowTheAnnouncedHeartbeat(t *testing.T) {
+	s := newFakeServer()
+	s.heartbeatMS = 500
+	base := startFake(t, s)
+	const clients = 40
+	sum := runBench(t, "--nodes", base, "--clients", strconv.Itoa(clients), "--rooms", "4",
+		"--duration", "2s", "--settle", "100ms", "--deadline", "20s", "idle")
+	if num(t, sum, "held") != clients {
+		t.Fatalf("held %v of %d", sum["held"], clients)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pings) != clients {
+		t.Fatalf("%d of %d connections pinged", len(s.pings), clients)
+	}
+	var firsts []time.Time
+	for _, times := range s.pings {
+		// Held ~2 s at one ping per 400 ms: about 5 each, and never two
+		// server heartbeats (1 s) without one.
+		if len(times) < 3 {
+			t.Errorf("a connection pinged %d times in 2 s, want at least 3", len(times))
+		}
+		for i := 1; i < len(times); i++ {
+			if gap := times[i].Sub(times[i-1]); gap > time.Second {
+				t.Errorf("a connection was silent %v between pings", gap)
+			}
+		}
+		firsts = append(firsts, times[0])
+	}
+	slices.SortFunc(firsts, func(a, b time.Time) int { return a.Compare(b) })
+	// 20 slices of 20 ms: the first pings span ~380 ms; at once, ~0.
+	if spread := firsts[len(firsts)-1].Sub(firsts[0]); spread < 150*time.Millisecond {
+		t.Errorf("the first pings of %d clients spread over %v, want them sliced over ~400 ms", clients, spread)
 	}
 }
 
