@@ -87,6 +87,39 @@ func TestRelayStoppedHardAndRestarted(t *testing.T) {
 	})
 }
 
+// TestRelayReadsHeldEventsSoon: events committed behind a transaction
+// still running are published soon after it ends, though no commit wakes
+// the relay then and its poll is a minute away.
+func TestRelayReadsHeldEventsSoon(t *testing.T) {
+	modes(t, func(t *testing.T, newBus func(string) *Bus) {
+		h := newHarness(t)
+		b := newBus("n1")
+		h.startRunner(b)
+		h.runConsumers(b)
+		relay, err := NewRelay(RelayConfig{Source: h.log, Bus: b, Poll: time.Minute, Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.goRun(context.Background(), func(ctx context.Context) {
+			if err := relay.Run(ctx); err != nil {
+				t.Errorf("relay: %v", err)
+			}
+		})
+		h.log.AppendN(5, 5)
+		h.waitExactlyTheLog()
+		h.log.HoldHorizon()
+		h.log.AppendN(5, 5) // wakes the relay, which reads nothing yet
+		time.Sleep(50 * time.Millisecond)
+		h.log.ReleaseHorizon()
+		want := h.log.Positions()
+		for deadline := time.Now().Add(2 * time.Second); !slices.Equal(h.store.Recorded("rec"), want); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("2 s after the horizon moved the projection holds %d of %d events", len(h.store.Recorded("rec")), len(want))
+			}
+		}
+	})
+}
+
 func TestStandbyRelayTakesOver(t *testing.T) {
 	modes(t, func(t *testing.T, newBus func(string) *Bus) {
 		h := newHarness(t)

@@ -27,6 +27,25 @@ type RelaySource interface {
 	AcquireLeadership(ctx context.Context, name string) (lost <-chan struct{}, release func(), err error)
 }
 
+// HorizonSource is a RelaySource whose commit-safe reads can leave
+// committed events behind a transaction still running (PostgreSQL: rows of
+// transactions at or above the snapshot's xmin). ReadAllHeld says, with
+// the read, whether any wait so: their release sends no wake-up of its
+// own, so the relay reads again shortly rather than at the next commit or
+// poll, which in a quiet deployment is half a second away.
+type HorizonSource interface {
+	ReadAllHeld(ctx context.Context, after domain.Cursor, limit int) (events []domain.Event, heldBack bool, err error)
+}
+
+// The relay reads again after heldRetryMin when events were held back,
+// doubling the wait up to heldRetryMax while they stay held: the
+// transactions that hold them (appends, projection batches) last
+// milliseconds, and a long one costs at most a read per heldRetryMax.
+const (
+	heldRetryMin = time.Millisecond
+	heldRetryMax = 32 * time.Millisecond
+)
+
 // RelayConfig configures a Relay.
 type RelayConfig struct {
 	Source RelaySource
@@ -116,6 +135,10 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 	if err != nil {
 		return fmt.Errorf("load relay checkpoint: %w", err)
 	}
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	backoff := heldRetryMin
 	for {
 		select {
 		case <-lost:
@@ -124,7 +147,7 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 			return nil
 		default:
 		}
-		next, n, err := r.relayOnce(ctx, cp)
+		next, n, held, err := r.relayOnce(ctx, cp)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -135,36 +158,55 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 		if n == r.cfg.BatchSize {
 			continue // more is waiting
 		}
+		var again <-chan time.Time
+		if held {
+			retry.Reset(backoff)
+			again = retry.C
+			backoff = min(2*backoff, heldRetryMax)
+		} else {
+			backoff = heldRetryMin
+		}
 		select {
 		case <-lost:
 			return nil
 		case <-ctx.Done():
 			return nil
 		case <-wake:
+		case <-again:
 		case <-poll.C:
 			r.observeLag(ctx, cp)
 		}
+		retry.Stop()
 	}
 }
 
-// relayOnce publishes the next batch after cp and saves the checkpoint.
-func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor, int, error) {
-	events, err := r.cfg.Source.ReadAll(ctx, cp, r.cfg.BatchSize)
+// relayOnce publishes the next batch after cp and saves the checkpoint. It
+// reports whether committed events were held back behind the horizon.
+func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor, int, bool, error) {
+	events, held, err := r.read(ctx, cp)
 	if err != nil {
-		return cp, 0, fmt.Errorf("read log after %s: %w", cp, err)
+		return cp, 0, false, fmt.Errorf("read log after %s: %w", cp, err)
 	}
 	if len(events) == 0 {
-		return cp, 0, nil
+		return cp, 0, held, nil
 	}
 	to := events[len(events)-1].Cursor()
 	if err := r.cfg.Bus.PublishBatch(ctx, cp, to, events); err != nil {
-		return cp, 0, err
+		return cp, 0, false, err
 	}
 	if err := r.cfg.Source.SaveRelayCheckpoint(ctx, to); err != nil {
-		return cp, 0, fmt.Errorf("save relay checkpoint %s: %w", to, err)
+		return cp, 0, false, fmt.Errorf("save relay checkpoint %s: %w", to, err)
 	}
 	r.cfg.Metrics.published(len(events))
-	return to, len(events), nil
+	return to, len(events), held, nil
+}
+
+func (r *Relay) read(ctx context.Context, cp domain.Cursor) ([]domain.Event, bool, error) {
+	if hs, ok := r.cfg.Source.(HorizonSource); ok {
+		return hs.ReadAllHeld(ctx, cp, r.cfg.BatchSize)
+	}
+	events, err := r.cfg.Source.ReadAll(ctx, cp, r.cfg.BatchSize)
+	return events, false, err
 }
 
 func (r *Relay) observeLag(ctx context.Context, cp domain.Cursor) {

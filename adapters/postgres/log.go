@@ -92,6 +92,34 @@ func (db *DB) ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]do
 	return events, nil
 }
 
+// heldBack says whether committed events after the cursor ($1, $2) wait
+// behind a running transaction: rows readAll does not return yet.
+const heldBack = `SELECT EXISTS (SELECT FROM events
+	WHERE (transaction_id, position) > ($1::xid8, $2)
+	  AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))`
+
+// ReadAllHeld is ReadAll, and whether committed events after the cursor
+// were held back by a transaction still running, in the same round trip.
+// No commit wakes the relay when that transaction ends (it may not even
+// append), so the relay reads again soon instead (bus.HorizonSource).
+func (db *DB) ReadAllHeld(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, bool, error) {
+	var events []domain.Event
+	var held bool
+	b := &pgx.Batch{}
+	b.Queue(readAll, after.TxID, after.Position, limit).Query(func(rows pgx.Rows) error {
+		var err error
+		events, err = collectEvents(rows)
+		return err
+	})
+	b.Queue(heldBack, after.TxID, after.Position).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&held)
+	})
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, false, fmt.Errorf("read log after %s: %w", after, err)
+	}
+	return events, held, nil
+}
+
 // Heads returns every stream that holds events with its head.
 func (db *DB) Heads(ctx context.Context) (map[string]eventstore.Head, error) {
 	rows, err := db.pool.Query(ctx, `SELECT stream, version, hash FROM streams WHERE version > 0`)

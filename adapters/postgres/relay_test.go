@@ -131,3 +131,46 @@ func TestLeadershipTakeover(t *testing.T) {
 	}
 	release3()
 }
+
+// TestReadAllHeld: an event committed after a transaction that is still
+// running stays unread, and the read says it waits; once that transaction
+// ends, it is read.
+func TestReadAllHeld(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	s := storetest.NewStore(t, db)
+	first := storetest.MustAppend(t, s, storetest.Node("node-a", domain.NoStream, "a"))[0].Cursor()
+	if events, held, err := db.ReadAllHeld(ctx, first, 10); err != nil || len(events) != 0 || held {
+		t.Fatalf("after the last event: %d events, held %v, %v; want none, not held", len(events), held, err)
+	}
+	blocker, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback(ctx) }()
+	if _, err := blocker.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // takes an xid
+		t.Fatal(err)
+	}
+	second := storetest.MustAppend(t, s, storetest.Node("node-b", domain.NoStream, "b"))[0]
+	events, held, err := db.ReadAllHeld(ctx, first, 10)
+	if err != nil || len(events) != 0 || !held {
+		t.Fatalf("behind a running transaction: %d events, held %v, %v; want none, held", len(events), held, err)
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' transactions on this server hold the horizon too, for
+	// moments.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		events, held, err = db.ReadAllHeld(ctx, first, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) == 1 && events[0].ID == second.ID && !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the transaction ended: %d events, held %v; want the second event, not held", len(events), held)
+		}
+	}
+}

@@ -22,6 +22,8 @@ type Log struct {
 	wakers  []chan struct{}
 	leaders map[string]*lease
 	free    chan struct{} // closed and replaced whenever a lease is released
+	// heldFrom >= 0 hides the events from that index on (HoldHorizon).
+	heldFrom int
 }
 
 type lease struct {
@@ -30,7 +32,26 @@ type lease struct {
 
 // NewLog returns an empty log.
 func NewLog() *Log {
-	return &Log{nextTx: 100, leaders: make(map[string]*lease), free: make(chan struct{})}
+	return &Log{nextTx: 100, leaders: make(map[string]*lease), free: make(chan struct{}), heldFrom: -1}
+}
+
+// HoldHorizon hides the events appended from now on from reads, as
+// PostgreSQL's commit-safe reads hide events committed behind a
+// transaction still running, until ReleaseHorizon. Appends still wake
+// tailers; the release, like the end of that transaction, wakes nobody.
+func (l *Log) HoldHorizon() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.heldFrom < 0 {
+		l.heldFrom = len(l.events)
+	}
+}
+
+// ReleaseHorizon shows the events HoldHorizon hid.
+func (l *Log) ReleaseHorizon() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heldFrom = -1
 }
 
 // Append records payloads as one transaction and wakes tailers.
@@ -107,11 +128,22 @@ func (l *Log) Positions() []int64 {
 
 // ReadAll returns up to limit events after cursor.
 func (l *Log) ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, error) {
+	events, _, err := l.ReadAllHeld(ctx, after, limit)
+	return events, err
+}
+
+// ReadAllHeld is ReadAll, and whether HoldHorizon hides events after
+// cursor.
+func (l *Log) ReadAllHeld(ctx context.Context, after domain.Cursor, limit int) ([]domain.Event, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read log: %w", err)
+		return nil, false, fmt.Errorf("read log: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	visible := l.events
+	if l.heldFrom >= 0 {
+		visible = l.events[:l.heldFrom]
+	}
 	i, _ := slices.BinarySearchFunc(l.events, after, func(e domain.Event, c domain.Cursor) int {
 		switch ec := e.Cursor(); {
 		case ec.Less(c):
@@ -124,8 +156,10 @@ func (l *Log) ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]do
 	if i < len(l.events) && l.events[i].Cursor() == after {
 		i++
 	}
-	end := min(i+limit, len(l.events))
-	return slices.Clone(l.events[i:end]), nil
+	held := len(visible) < len(l.events) && i < len(l.events)
+	i = min(i, len(visible))
+	end := min(i+limit, len(visible))
+	return slices.Clone(visible[i:end]), held, nil
 }
 
 // LogHead returns the cursor of the last event.
