@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,11 +107,17 @@ func (t *projTx) insertInstead(ctx context.Context, copies []copyRows, names []s
 	return t.conn.SendBatch(ctx, b).Close()
 }
 
+// copyWriters keeps COPY buffers from one send to the next: a send of
+// 4,096 history rows is a few MB, and growing it anew every time was a
+// quarter of the bytes a rebuild allocated.
+var copyWriters = sync.Pool{New: func() any { return new(copyWriter) }}
+
 func copyAll(ctx context.Context, conn *pgconn.PgConn, copies []copyRows, names []string) error {
-	var w copyWriter
+	w := copyWriters.Get().(*copyWriter)
+	defer copyWriters.Put(w)
 	for i, c := range copies {
 		w.reset()
-		c.appendCopy(&w)
+		c.appendCopy(w)
 		w.end()
 		sql := `COPY ` + names[i] + ` (` + c.copyColumns() + `) FROM STDIN WITH (FORMAT binary)`
 		if _, err := conn.CopyFrom(ctx, bytes.NewReader(w.buf), sql); err != nil {
