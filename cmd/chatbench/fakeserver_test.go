@@ -29,6 +29,7 @@ type fakeServer struct {
 	rooms  map[string]*fakeRoom
 	dropAt int64 // seq never delivered live
 	dupAt  int64 // seq delivered twice
+	stopAt int64 // seqs from this one on are never delivered live (0: none)
 	// replayLimit > 0 cuts resumes as PROTOCOL.md allows: at most that many
 	// events replayed, truncated:true, the rest left to history paging.
 	replayLimit int
@@ -161,7 +162,7 @@ func (s *fakeServer) appendEvent(room *fakeRoom, actor *fakeUser, kind, data str
 	ev := fmt.Appendf(nil, `{"type":"event","room":%q,"seq":%d,"kind":%q,"at":"2026-11-28T10:42:44.123Z","actor":{"id":%q,"username":%q},"data":%s}`,
 		room.id, seq, kind, actor.id, actor.name, data)
 	room.log = append(room.log, ev)
-	if seq == s.dropAt {
+	if seq == s.dropAt || (s.stopAt > 0 && seq >= s.stopAt) {
 		return seq
 	}
 	for c := range room.subs {

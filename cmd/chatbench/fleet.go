@@ -221,9 +221,11 @@ func (f *fleet) drained() bool {
 	return true
 }
 
-// accounting is the loss and duplicate count of a run.
+// accounting is the loss and duplicate count of a run. undelivered are
+// acked messages a client had not received when the drain ended, none of
+// its room's later seqs either: late, or lost at the tail.
 type accounting struct {
-	expected, lost, dups, gaps int64
+	expected, lost, undelivered, dups, gaps int64
 }
 
 // account compares what each client saw with what the senders of its room
@@ -238,8 +240,9 @@ func (f *fleet) account() accounting {
 	}
 	var a accounting
 	for _, c := range f.clients {
-		lost, expected := c.track.missing(acked[string(c.roomID)])
+		lost, undelivered, expected := c.track.missing(acked[string(c.roomID)])
 		a.lost += int64(lost)
+		a.undelivered += int64(undelivered)
 		a.expected += int64(expected)
 		a.dups += c.track.dups
 		a.gaps += c.track.gaps
@@ -263,6 +266,7 @@ func (f *fleet) addTraffic(rep *report, window, drained time.Duration, acc accou
 	rep.add("deliveries_per_s", float64(m.deliveries.Load())/(window+drained).Seconds())
 	rep.add("expected_deliveries", acc.expected)
 	rep.add("lost", acc.lost)
+	rep.add("undelivered", acc.undelivered)
 	rep.add("duplicated", acc.dups)
 	rep.add("after_gap", acc.gaps)
 	rep.add("send_window_s", secs)

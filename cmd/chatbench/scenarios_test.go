@@ -72,6 +72,25 @@ func TestAccountingCatchesLossAndDuplicates(t *testing.T) {
 	}
 }
 
+// Messages still missing when the drain gives up, with nothing of their
+// room after them, are undelivered, not lost: a server merely behind
+// would still send them.
+func TestAccountingTellsUndeliveredFromLost(t *testing.T) {
+	s := newFakeServer()
+	s.dropAt, s.stopAt = 10, 30 // messages from seq 6; 1 lost, then the tail stops
+	base := startFake(t, s)
+	sum := runBench(t, "--nodes", base, "--rooms", "1", "--members", "3", "--senders", "1",
+		"--rate", "50", "--duration", "1s", "--drain", "300ms", "--deadline", "20s", "fanout")
+	acked := int(num(t, sum, "acked"))
+	if acked < 30 {
+		t.Fatalf("%d acked; the run must reach past seq 30", acked)
+	}
+	// 3 members see every message: the tail is acked seqs 30..5+acked.
+	if lost, undelivered := num(t, sum, "lost"), num(t, sum, "undelivered"); lost != 3 || int(undelivered) != 3*(acked+5-29) {
+		t.Fatalf("lost %v undelivered %v, want 3 and %d", lost, undelivered, 3*(acked+5-29))
+	}
+}
+
 func TestStormAgainstFakeServer(t *testing.T) {
 	base := startFake(t, newFakeServer())
 	sum := runBench(t, "--nodes", base, "--rooms", "3", "--members", "10", "--senders", "3",

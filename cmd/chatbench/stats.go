@@ -205,14 +205,21 @@ func (t *seqTracker) observe(seq int64) bool {
 }
 
 // missing counts the acked seqs (sorted ascending) the client should have
-// received but did not, and how many it should have received in all.
-func (t *seqTracker) missing(acked []int64) (lost, expected int) {
+// received but did not, and how many it should have received in all. A
+// room's events arrive in seq order, so a missing seq below one that did
+// arrive is lost; one above every arrival may still have been on its way
+// when the run stopped waiting (undelivered).
+func (t *seqTracker) missing(acked []int64) (lost, undelivered, expected int) {
 	i := sort.Search(len(acked), func(i int) bool { return acked[i] > t.base })
 	expected = len(acked) - i
 	if !t.started {
-		return expected, expected
+		return expected, 0, expected
 	}
 	hi := t.hi.Load()
+	top := hi
+	for s := range t.ahead {
+		top = max(top, s)
+	}
 	j := sort.Search(len(acked), func(i int) bool { return acked[i] > hi })
 	if j < i {
 		j = i
@@ -222,11 +229,15 @@ func (t *seqTracker) missing(acked []int64) (lost, expected int) {
 	for _, s := range acked[j:] {
 		_, seen := t.ahead[s]
 		_, filled := t.filled[s]
-		if !seen && !filled {
+		switch {
+		case seen || filled:
+		case s < top:
 			lost++
+		default:
+			undelivered++
 		}
 	}
-	return lost, expected
+	return lost, undelivered, expected
 }
 
 // caughtUp reports whether the client has seen everything up to maxSeq,

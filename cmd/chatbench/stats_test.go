@@ -68,12 +68,12 @@ func TestHistEmptyAndTiny(t *testing.T) {
 
 func TestTrackerCountsDuplicatesAndLoss(t *testing.T) {
 	tests := []struct {
-		name               string
-		head               int64
-		arrivals           []int64
-		acked              []int64
-		dups, gaps         int64
-		lost, expected, hi int
+		name                            string
+		head                            int64
+		arrivals                        []int64
+		acked                           []int64
+		dups, gaps                      int64
+		lost, undelivered, expected, hi int
 	}{
 		{name: "in order", head: 2, arrivals: []int64{3, 4, 5}, acked: []int64{3, 4, 5}, expected: 3, hi: 5},
 		{name: "repeat of the last", head: 2, arrivals: []int64{3, 4, 4, 5}, acked: []int64{3, 4, 5}, dups: 1, expected: 3, hi: 5},
@@ -81,7 +81,9 @@ func TestTrackerCountsDuplicatesAndLoss(t *testing.T) {
 		{name: "one lost in the middle", head: 0, arrivals: []int64{1, 3}, acked: []int64{1, 2, 3}, gaps: 1, lost: 1, expected: 3, hi: 1},
 		{name: "out of order heals", head: 0, arrivals: []int64{2, 1, 3}, acked: []int64{1, 2, 3}, gaps: 1, expected: 3, hi: 3},
 		{name: "repeat of an out-of-order seq", head: 0, arrivals: []int64{2, 2}, acked: []int64{1, 2}, gaps: 1, dups: 1, lost: 1, expected: 2, hi: 0},
-		{name: "tail never arrived", head: 5, arrivals: []int64{6}, acked: []int64{6, 7, 8}, lost: 2, expected: 3, hi: 6},
+		{name: "tail not arrived (yet)", head: 5, arrivals: []int64{6}, acked: []int64{6, 7, 8}, undelivered: 2, expected: 3, hi: 6},
+		{name: "lost below an arrival, tail not arrived", head: 0, arrivals: []int64{1, 3}, acked: []int64{1, 2, 3, 4, 5},
+			gaps: 1, lost: 1, undelivered: 2, expected: 5, hi: 1},
 		{name: "acked before the subscription is not expected", head: 5, arrivals: []int64{6}, acked: []int64{4, 5, 6}, expected: 1, hi: 6},
 		{name: "non-message events fill the gaps", head: 2, arrivals: []int64{3, 4, 5, 6}, acked: []int64{4, 6}, expected: 2, hi: 6},
 	}
@@ -92,10 +94,12 @@ func TestTrackerCountsDuplicatesAndLoss(t *testing.T) {
 			for _, s := range tt.arrivals {
 				tr.observe(s)
 			}
-			lost, expected := tr.missing(tt.acked)
-			if tr.dups != tt.dups || tr.gaps != tt.gaps || lost != tt.lost || expected != tt.expected || tr.hi.Load() != int64(tt.hi) {
-				t.Fatalf("dups %d gaps %d lost %d expected %d hi %d; want %d %d %d %d %d",
-					tr.dups, tr.gaps, lost, expected, tr.hi.Load(), tt.dups, tt.gaps, tt.lost, tt.expected, tt.hi)
+			lost, undelivered, expected := tr.missing(tt.acked)
+			if tr.dups != tt.dups || tr.gaps != tt.gaps || lost != tt.lost || undelivered != tt.undelivered ||
+				expected != tt.expected || tr.hi.Load() != int64(tt.hi) {
+				t.Fatalf("dups %d gaps %d lost %d undelivered %d expected %d hi %d; want %d %d %d %d %d %d",
+					tr.dups, tr.gaps, lost, undelivered, expected, tr.hi.Load(),
+					tt.dups, tt.gaps, tt.lost, tt.undelivered, tt.expected, tt.hi)
 			}
 		})
 	}
@@ -117,8 +121,8 @@ func TestTrackerUnionAcrossReconnect(t *testing.T) {
 			t.Fatalf("seq %d counted as duplicate", s)
 		}
 	}
-	lost, expected := tr.missing([]int64{3, 5, 7, 9, 10})
-	if lost != 0 || expected != 5 || tr.dups != 0 {
+	lost, undelivered, expected := tr.missing([]int64{3, 5, 7, 9, 10})
+	if lost != 0 || undelivered != 0 || expected != 5 || tr.dups != 0 {
 		t.Fatalf("lost %d expected %d dups %d", lost, expected, tr.dups)
 	}
 	if !tr.caughtUp(10) || tr.caughtUp(11) {
@@ -128,7 +132,7 @@ func TestTrackerUnionAcrossReconnect(t *testing.T) {
 
 func TestTrackerNeverSubscribedLosesEverything(t *testing.T) {
 	var tr seqTracker
-	lost, expected := tr.missing([]int64{1, 2, 3})
+	lost, _, expected := tr.missing([]int64{1, 2, 3})
 	if lost != 3 || expected != 3 {
 		t.Fatalf("lost %d expected %d, want 3 3", lost, expected)
 	}
