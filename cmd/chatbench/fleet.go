@@ -251,7 +251,10 @@ func (f *fleet) account() accounting {
 }
 
 // addTraffic puts the traffic figures every sending scenario reports.
-// Deliveries still arriving in the drain count over the drain time too.
+// Acks and deliveries still arriving in the drain count over the drain
+// time too: a server that falls behind answers the window's sends late,
+// and dividing by the window alone reported the offered rate instead of
+// the rate it kept up (10,000 msgs/s offered, 4,500 answered per second).
 func (f *fleet) addTraffic(rep *report, window, drained time.Duration, acc accounting) {
 	secs := window.Seconds()
 	m := f.m
@@ -261,7 +264,7 @@ func (f *fleet) addTraffic(rep *report, window, drained time.Duration, acc accou
 	rep.add("acked", m.acks.Load())
 	rep.add("send_errors", m.sendErrors.Load())
 	rep.add("skipped_tokens", m.skipped.Load())
-	rep.add("msgs_per_s", float64(m.acks.Load())/secs)
+	rep.add("msgs_per_s", float64(m.acks.Load())/(window+drained).Seconds())
 	rep.add("deliveries", m.deliveries.Load())
 	rep.add("deliveries_per_s", float64(m.deliveries.Load())/(window+drained).Seconds())
 	rep.add("expected_deliveries", acc.expected)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -55,6 +56,11 @@ func TestFanoutAgainstFakeServer(t *testing.T) {
 	}
 	if num(t, sum, "lost") != 0 || num(t, sum, "duplicated") != 0 || num(t, sum, "after_gap") != 0 {
 		t.Fatalf("lost %v duplicated %v out of order %v", sum["lost"], sum["duplicated"], sum["after_gap"])
+	}
+	// Rates are over the window and the drain: what the server kept up.
+	span := num(t, sum, "send_window_s") + num(t, sum, "drain_s")
+	if rate := num(t, sum, "msgs_per_s"); math.Abs(rate-acked/span) > 0.01*rate {
+		t.Errorf("msgs_per_s %v, want acked/(window+drain) = %v", rate, acked/span)
 	}
 }
 
