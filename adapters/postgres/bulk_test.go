@@ -247,6 +247,33 @@ func TestReadIndexesWaitForActivate(t *testing.T) {
 	check(2, true)
 }
 
+// TestReadIndexesBuiltOnceAtOnce: two activations building the same
+// version's read indexes at once (two nodes) both succeed; each index is
+// built by one of them.
+func TestReadIndexesBuiltOnceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	p := db.Projections()
+	mustPrepare(t, p, "history", 1)
+	mustPrepare(t, p, "history", 2)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- p.createReadIndexes(ctx, "history", 2) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'history_%_v2'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 { // the messages' id key and the three read indexes
+		t.Errorf("v2 has %d indexes, want 4", n)
+	}
+}
+
 // TestHeldRowsSentEarly: a transaction holding more rows than sendEvery
 // sends them while it goes on; the result is the same, and a write that
 // failed in such a batch fails Commit and leaves nothing behind.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
@@ -76,27 +77,40 @@ func lockProjection(ctx context.Context, tx pgx.Tx, name string) error {
 }
 
 // createReadIndexes builds the read indexes of name@version, if that
-// version is prepared, before it serves. It runs outside Activate's
+// version is prepared, before it serves: each in a transaction of its own,
+// all at once, as a build is one backend's work (one after the other they
+// were a fifth of a history rebuild). It runs outside Activate's
 // transaction so the serving version keeps applying meanwhile; nothing
 // else writes a version being rebuilt.
 func (p *Projections) createReadIndexes(ctx context.Context, name string, version int) error {
 	ddls := readModels[name].readDDL(version)
-	if len(ddls) == 0 {
-		return nil
+	errs := make([]error, len(ddls))
+	var wg sync.WaitGroup
+	for i, ddl := range ddls {
+		wg.Go(func() { errs[i] = p.createReadIndex(ctx, name, version, ddl) })
 	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// lockReadIndex shares the projection's lock, which keeps Prepare out, and
+// takes the index's own, so that two nodes activating at once build each
+// index once (CREATE INDEX IF NOT EXISTS alone can race on the name).
+const lockReadIndex = `SELECT pg_advisory_xact_lock_shared(hashtext('projection:' || $1)),
+	pg_advisory_xact_lock(hashtext('projection index'), hashtext($2))`
+
+func (p *Projections) createReadIndex(ctx context.Context, name string, version int, ddl string) error {
 	return p.db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockProjection(ctx, tx, name); err != nil {
-			return fmt.Errorf("index %s v%d: %w", name, version, err)
+		if _, err := tx.Exec(ctx, lockReadIndex, name, ddl); err != nil {
+			return fmt.Errorf("index %s v%d: lock: %w", name, version, err)
 		}
 		if _, err := checkpointOf(ctx, tx, name, version, false); errors.Is(err, projections.ErrNoProjection) {
 			return nil // Activate reports it
 		} else if err != nil {
 			return err
 		}
-		for _, ddl := range ddls {
-			if _, err := tx.Exec(ctx, ddl); err != nil {
-				return fmt.Errorf("index %s v%d: %w", name, version, err)
-			}
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("index %s v%d: %w", name, version, err)
 		}
 		return nil
 	})

@@ -15,7 +15,9 @@ type readModel struct {
 	// must be idempotent (IF NOT EXISTS): Prepare runs them every start.
 	schema []string
 	// readIndexes are the indexes a version being built does without, in
-	// the form of schema: those only reads use, and unique keys its fold
+	// the form of schema, each entry built in a transaction of its own and
+	// at the same time as the others (statements that must follow one
+	// share its entry): those only reads use, and unique keys its fold
 	// cannot break (a room's seq comes from the log's stream versions). A
 	// version prepared beside a serving one (a rebuild) gets them at
 	// Activate, each built once over its rows by a sort: a GIN index kept
@@ -109,10 +111,10 @@ var readModels = map[string]readModel{
 		readIndexes: []string{
 			`CREATE UNIQUE INDEX IF NOT EXISTS history_events_v%[1]d_pkey ON history_events_v%[1]d (room, seq)`,
 			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)`,
+			// An index made before keeps its pending list until the DO.
 			`CREATE INDEX IF NOT EXISTS history_messages_v%[1]d_search ON history_messages_v%[1]d
-				USING gin (search) WITH (fastupdate = off)`,
-			// An index made before keeps its pending list until this.
-			`DO $$ BEGIN
+				USING gin (search) WITH (fastupdate = off);
+			DO $$ BEGIN
 				IF EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('history_messages_v%[1]d_search')
 					AND NOT coalesce(reloptions, '{}') @> '{fastupdate=off}') THEN
 					ALTER INDEX history_messages_v%[1]d_search SET (fastupdate = off);
