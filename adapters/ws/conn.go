@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"github.com/chatlog/chat/domain"
@@ -49,9 +48,8 @@ type conn struct {
 	// Parking (park.go): raw is nil for a socket that cannot park.
 	raw      syscall.RawConn
 	state    atomic.Int32 // stateReading or stateParked
-	readBy   atomic.Int64 // a parked socket's heartbeat deadline, Unix ns
+	readBy   atomic.Int64 // heartbeat deadline of the frame awaited, Unix ns; the sweep reads it
 	timedOut bool         // set by the waker for the reader it starts
-	silentBy time.Time    // the heartbeat deadline of the frame the reader waits for
 	pollKey  uint64       // the socket's epoll key; 0 until it first parks
 }
 

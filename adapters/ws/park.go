@@ -63,10 +63,12 @@ func (c *conn) canPark() bool {
 func (c *conn) waitFrame(mayLinger bool) error {
 	closed := c.closed.Load()
 	lingering := !closed && mayLinger && c.canPark()
+	var silentBy time.Time
 	if !closed {
 		now := time.Now()
-		c.silentBy = now.Add(2 * c.g.cfg.Heartbeat)
-		deadline := c.silentBy
+		silentBy = now.Add(2 * c.g.cfg.Heartbeat)
+		c.readBy.Store(silentBy.UnixNano())
+		deadline := silentBy
 		if lingering {
 			deadline = now.Add(c.linger())
 		}
@@ -86,7 +88,7 @@ func (c *conn) waitFrame(mayLinger bool) error {
 			return errLinger
 		}
 		// A frame has begun: it gets the heartbeat's time, not the linger's.
-		if derr := c.nc.SetReadDeadline(c.silentBy); derr != nil {
+		if derr := c.nc.SetReadDeadline(silentBy); derr != nil {
 			return derr
 		}
 		if n == 1 && errors.Is(err, os.ErrDeadlineExceeded) {
@@ -127,7 +129,6 @@ func (c *conn) tryPark() bool {
 	if c.pollKey == 0 {
 		c.g.poll.track(c)
 	}
-	c.readBy.Store(c.silentBy.UnixNano())
 	c.g.m.parked.Inc()
 	c.state.Store(stateParked)
 	// A close that came before the store above found nothing to wake; one
@@ -147,8 +148,9 @@ func (c *conn) tryPark() bool {
 	return true
 }
 
-// takeBack undoes a park that did not happen; false if a waker was faster
-// and a new reader already owns the socket.
+// takeBack moves a parked socket back to reading: a park that did not
+// happen, or a waker's; false if another was faster and a new reader
+// already owns the socket.
 func (c *conn) takeBack() bool {
 	if !c.state.CompareAndSwap(stateParked, stateReading) {
 		return false
@@ -161,10 +163,9 @@ func (c *conn) takeBack() bool {
 // is closing, or (timedOut) the client was silent for two heartbeats. It
 // does nothing when a reader runs already.
 func (c *conn) wake(timedOut bool) {
-	if !c.state.CompareAndSwap(stateParked, stateReading) {
+	if !c.takeBack() {
 		return
 	}
-	c.g.m.parked.Dec()
 	c.timedOut = timedOut // read by the reader started below
 	go c.run()
 }
