@@ -96,15 +96,7 @@ func TestRelayReadsHeldEventsSoon(t *testing.T) {
 		b := newBus("n1")
 		h.startRunner(b)
 		h.runConsumers(b)
-		relay, err := NewRelay(RelayConfig{Source: h.log, Bus: b, Poll: time.Minute, Logger: quietLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.goRun(context.Background(), func(ctx context.Context) {
-			if err := relay.Run(ctx); err != nil {
-				t.Errorf("relay: %v", err)
-			}
-		})
+		h.runRelayPolling(context.Background(), b, time.Minute)
 		h.log.AppendN(5, 5)
 		h.waitExactlyTheLog()
 		h.log.HoldHorizon()

@@ -106,9 +106,12 @@ func (h *harness) subscribeUpdates(b *Bus) {
 	}
 }
 
-func (h *harness) runRelay(ctx context.Context, b *Bus) {
+func (h *harness) runRelay(ctx context.Context, b *Bus) { h.runRelayPolling(ctx, b, 50*time.Millisecond) }
+
+// runRelayPolling runs a relay whose backup poll is every poll.
+func (h *harness) runRelayPolling(ctx context.Context, b *Bus, poll time.Duration) {
 	h.t.Helper()
-	relay, err := NewRelay(RelayConfig{Source: h.log, Bus: b, BatchSize: 40, Poll: 50 * time.Millisecond, Logger: quietLogger()})
+	relay, err := NewRelay(RelayConfig{Source: h.log, Bus: b, BatchSize: 40, Poll: poll, Logger: quietLogger()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
