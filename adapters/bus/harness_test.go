@@ -106,7 +106,9 @@ func (h *harness) subscribeUpdates(b *Bus) {
 	}
 }
 
-func (h *harness) runRelay(ctx context.Context, b *Bus) { h.runRelayPolling(ctx, b, 50*time.Millisecond) }
+func (h *harness) runRelay(ctx context.Context, b *Bus) {
+	h.runRelayPolling(ctx, b, 50*time.Millisecond)
+}
 
 // runRelayPolling runs a relay whose backup poll is every poll.
 func (h *harness) runRelayPolling(ctx context.Context, b *Bus, poll time.Duration) {
