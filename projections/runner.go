@@ -329,7 +329,7 @@ func (r *Runner) commit(ctx context.Context, st *projState, tx Tx, to domain.Cur
 		r.cfg.Metrics.failed(name)
 		return fmt.Errorf("commit projection %s at %s: %w", name, to, err)
 	}
-	r.cfg.Metrics.applied(name, len(applied))
+	r.cfg.Metrics.applied(name, applied)
 	st.statMu.Lock()
 	if len(applied) > 0 {
 		st.lastApplied = applied[len(applied)-1].RecordedAt

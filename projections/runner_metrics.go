@@ -20,6 +20,7 @@ type RunnerMetrics struct {
 	publishErr *prometheus.CounterVec
 	lagEvents  *prometheus.GaugeVec
 	lagSeconds *prometheus.GaugeVec
+	delay      *prometheus.HistogramVec
 }
 
 // NewRunnerMetrics registers the projection metrics with reg.
@@ -42,16 +43,24 @@ func NewRunnerMetrics(reg prometheus.Registerer) *RunnerMetrics {
 		lagSeconds: gauge("chat_projection_lag_seconds",
 			"Now minus recorded_at of the last applied event, while behind the head; 0 when caught up."),
 	}
-	reg.MustRegister(m.batches, m.events, m.skips, m.heals, m.failures, m.publishErr, m.lagEvents, m.lagSeconds)
+	m.delay = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "chat_projection_delay_seconds",
+		Help: "From the recording of a transaction's oldest event to its commit in the read model (recorded_at has millisecond precision).",
+		// 1 ms to 2 s, as the relay's.
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}, []string{"projection"})
+	reg.MustRegister(m.batches, m.events, m.skips, m.heals, m.failures, m.publishErr, m.lagEvents, m.lagSeconds, m.delay)
 	return m
 }
 
-func (m *RunnerMetrics) applied(name string, n int) {
+func (m *RunnerMetrics) applied(name string, applied []domain.Event) {
 	if m == nil {
 		return
 	}
 	m.batches.WithLabelValues(name).Inc()
-	m.events.WithLabelValues(name).Add(float64(n))
+	m.events.WithLabelValues(name).Add(float64(len(applied)))
+	if len(applied) > 0 {
+		m.delay.WithLabelValues(name).Observe(time.Since(applied[0].RecordedAt).Seconds())
+	}
 }
 
 func (m *RunnerMetrics) skipped(name string) {

@@ -1,6 +1,14 @@
 package bus
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// delayBuckets span 1 ms to 2 s: a healthy pipeline moves an event along
+// in milliseconds, an overloaded one in hundreds.
+var delayBuckets = prometheus.ExponentialBuckets(0.001, 2, 12)
 
 // Metrics measures the bus. A nil *Metrics measures nothing.
 type Metrics struct {
@@ -10,6 +18,7 @@ type Metrics struct {
 	errors     *prometheus.CounterVec
 	badEntries prometheus.Counter
 	relayLag   prometheus.Gauge
+	relayDelay prometheus.Histogram
 	leader     *prometheus.GaugeVec
 }
 
@@ -29,18 +38,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		relayLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chat_relay_lag_events",
 			Help: "Log head position minus the relay checkpoint position (approximate: positions have gaps)."}),
+		relayDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chat_relay_delay_seconds",
+			Help: "From the recording of a batch's oldest event to the batch's publication on chat.events (recorded_at has millisecond precision).",
+			Buckets: delayBuckets}),
 		leader: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "chat_leader",
 			Help: "1 while this node holds the lock of a one-per-deployment task (relay, projections, sealer)."}, []string{"lock"}),
 	}
-	reg.MustRegister(m.batches, m.events, m.updates, m.errors, m.badEntries, m.relayLag, m.leader)
+	reg.MustRegister(m.batches, m.events, m.updates, m.errors, m.badEntries, m.relayLag, m.relayDelay, m.leader)
 	return m
 }
 
-func (m *Metrics) published(events int) {
+func (m *Metrics) published(events int, oldest time.Time) {
 	if m != nil {
 		m.batches.Inc()
 		m.events.Add(float64(events))
+		m.relayDelay.Observe(time.Since(oldest).Seconds())
 	}
 }
 

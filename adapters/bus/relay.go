@@ -197,7 +197,7 @@ func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor,
 	if err := r.cfg.Source.SaveRelayCheckpoint(ctx, to); err != nil {
 		return cp, 0, false, fmt.Errorf("save relay checkpoint %s: %w", to, err)
 	}
-	r.cfg.Metrics.published(len(events))
+	r.cfg.Metrics.published(len(events), events[0].RecordedAt)
 	return to, len(events), held, nil
 }
 
