@@ -93,10 +93,16 @@ func (db *DB) ReadAll(ctx context.Context, after domain.Cursor, limit int) ([]do
 }
 
 // heldBack says whether committed events after the cursor ($1, $2) wait
-// behind a running transaction: rows readAll does not return yet.
-const heldBack = `SELECT EXISTS (SELECT FROM events
-	WHERE (transaction_id, position) > ($1::xid8, $2)
-	  AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))`
+// behind a running transaction: rows readAll does not return yet. It asks
+// whether the newest committed event is at or above the horizon, which a
+// backward step of the commit-order index answers. An EXISTS over
+// "transaction_id >= horizon" said the same, but the planner, expecting
+// such rows anywhere in the table, scanned all of it: 7-10 ms per read at
+// 76,000 events, growing with the log, in a relay that reads ~150 times a
+// second at 5,000 messages/s.
+const heldBack = `SELECT coalesce((SELECT transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+	FROM events WHERE (transaction_id, position) > ($1::xid8, $2)
+	ORDER BY transaction_id DESC, position DESC LIMIT 1), false)`
 
 // ReadAllHeld is ReadAll, and whether committed events after the cursor
 // were held back by a transaction still running, in the same round trip.

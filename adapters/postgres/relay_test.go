@@ -174,3 +174,38 @@ func TestReadAllHeld(t *testing.T) {
 		}
 	}
 }
+
+// The relay asks whether events are held back at every read, so the
+// question must cost the same at any size of the log: a few index pages,
+// not a scan of the table.
+func TestHeldBackCheckReadsFewPages(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	s := storetest.NewStore(t, db)
+	if _, err := db.pool.Exec(ctx, `INSERT INTO events
+		(event_id, stream, version, type, data, metadata, recorded_at, prev_hash, hash)
+		SELECT gen_random_uuid(), 'bulk-' || g, 1, 'RoomCreated',
+			json_build_object('pad', repeat('x', 200)), '{}', now(), '', ''
+		FROM generate_series(1, 30000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `ANALYZE events`); err != nil {
+		t.Fatal(err)
+	}
+	last := storetest.MustAppend(t, s, storetest.Node("node-a", domain.NoStream, "a"))[0].Cursor()
+	for _, after := range []domain.Cursor{{}, last} {
+		var plan []struct {
+			Plan struct {
+				SharedHit  int `json:"Shared Hit Blocks"`
+				SharedRead int `json:"Shared Read Blocks"`
+			}
+		}
+		if err := db.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+heldBack,
+			after.TxID, after.Position).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if pages := plan[0].Plan.SharedHit + plan[0].Plan.SharedRead; pages > 20 {
+			t.Errorf("held-back check after %s over 30,000 events read %d pages; want a few", after, pages)
+		}
+	}
+}
