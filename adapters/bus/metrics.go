@@ -39,8 +39,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "chat_relay_lag_events",
 			Help: "Log head position minus the relay checkpoint position (approximate: positions have gaps)."}),
 		relayDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "chat_relay_delay_seconds",
-			Help: "From the recording of a batch's oldest event to the batch's publication on chat.events (recorded_at has millisecond precision).",
+			Name:    "chat_relay_delay_seconds",
+			Help:    "From the recording of a batch's oldest event to the batch's publication on chat.events (recorded_at has millisecond precision).",
 			Buckets: delayBuckets}),
 		leader: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "chat_leader",
