@@ -24,6 +24,8 @@ func TestMetricsAnOperatorNeeds(t *testing.T) {
 			"chat_append_seconds_bucket",
 			"chat_bus_published_events_total",
 			"chat_projection_lag_events{projection=\"history\"}",
+			"chat_relay_delay_seconds_bucket",
+			"chat_projection_delay_seconds_bucket{projection=\"approval\"",
 			"go_goroutines",
 		} {
 			if !strings.Contains(body, want) {
