@@ -49,6 +49,10 @@ func TestSlowConsumerIsolated(t *testing.T) {
 					t.Errorf("%s: read seq %d: %v", c.sess.User.Username, want, err)
 					return
 				}
+				if isPresence(p) {
+					want--
+					continue
+				}
 				if quickSeq(p) != want {
 					t.Errorf("%s: got %.60s, want seq %d", c.sess.User.Username, p, want)
 					return
@@ -80,6 +84,9 @@ func TestSlowConsumerIsolated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("slow client after seq %d: %v, want close 1013", last, err)
 		}
+		if isPresence(p) {
+			continue
+		}
 		if quickSeq(p) != last+1 {
 			t.Fatalf("slow client got %.60s after seq %d", p, last)
 		}
@@ -89,6 +96,11 @@ func TestSlowConsumerIsolated(t *testing.T) {
 		t.Fatalf("slow client got all %d frames; the test did not overflow it", n)
 	}
 }
+
+// isPresence tells a presence frame: the members' own comings online may
+// reach a room's sockets late (seen under the race detector), between the
+// room's events.
+func isPresence(frame []byte) bool { return bytes.HasPrefix(frame, []byte(`{"type":"presence"`)) }
 
 // TestResumeUnderConcurrentSenders checks the subscribe boundary: a reader
 // that subscribes with after=N and keeps resuming while others send sees
