@@ -158,7 +158,12 @@ func (b *Bus) applyQueued(ctx context.Context, r ProjectionRunner, name string, 
 				next = &more // not consecutive: its own call, next
 				break merge
 			}
-			cur.to, cur.events = more.to, append(cur.events[:len(cur.events):len(cur.events)], more.events...)
+			// cur.events is this consumer's own decoded slice, so append
+			// may grow it in place: capping it at its length made every
+			// merge copy all the events gathered so far (a sparse
+			// projection merging a 100 ms run: a quarter of chatd's
+			// allocations at 8,000 msgs/s).
+			cur.to, cur.events = more.to, append(cur.events, more.events...)
 			folds = folds || r.Folds(name, more.events)
 		}
 		b.handleBatch(ctx, r, name, cur)
