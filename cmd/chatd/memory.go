@@ -99,12 +99,21 @@ type heapReading struct {
 	newStacks uint64 // growth of stack memory (cached free stacks too) since the last return
 }
 
+// The runtime metrics returnIdleMemory reads, by their place in samples.
+const (
+	sampleAllocs = iota
+	sampleFree
+	sampleObjects
+	sampleLive
+	sampleStacks
+)
+
 var heapSamples = [...]string{
-	"/gc/heap/allocs:bytes",
-	"/memory/classes/heap/free:bytes",
-	"/memory/classes/heap/objects:bytes",
-	liveHeapMetric,
-	"/memory/classes/heap/stacks:bytes",
+	sampleAllocs:  "/gc/heap/allocs:bytes",
+	sampleFree:    "/memory/classes/heap/free:bytes",
+	sampleObjects: "/memory/classes/heap/objects:bytes",
+	sampleLive:    liveHeapMetric,
+	sampleStacks:  "/memory/classes/heap/stacks:bytes",
 }
 
 // returnIdleMemory checks every `every` until ctx ends, and returns free
@@ -115,7 +124,8 @@ func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint
 		samples[i].Name = name
 	}
 	metrics.Read(samples)
-	lastAllocs, stacksReturned := samples[0].Value.Uint64(), samples[4].Value.Uint64()
+	value := func(i int) uint64 { return samples[i].Value.Uint64() }
+	lastAllocs, stacksReturned := value(sampleAllocs), value(sampleStacks)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -125,14 +135,14 @@ func returnIdleMemory(ctx context.Context, every time.Duration, quiet, idle uint
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		allocs, stacks := samples[0].Value.Uint64(), samples[4].Value.Uint64()
-		r := heapReading{allocated: allocs - lastAllocs, free: samples[1].Value.Uint64(),
-			objects: samples[2].Value.Uint64(), live: samples[3].Value.Uint64(),
+		allocs, stacks := value(sampleAllocs), value(sampleStacks)
+		r := heapReading{allocated: allocs - lastAllocs, free: value(sampleFree),
+			objects: value(sampleObjects), live: value(sampleLive),
 			newStacks: stacks - min(stacksReturned, stacks)}
 		if worthReturning(r, quiet, idle) {
 			debug.FreeOSMemory()
 			metrics.Read(samples)
-			allocs, stacksReturned = samples[0].Value.Uint64(), samples[4].Value.Uint64()
+			allocs, stacksReturned = value(sampleAllocs), value(sampleStacks)
 		}
 		lastAllocs = allocs
 	}
