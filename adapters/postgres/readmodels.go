@@ -110,7 +110,14 @@ var readModels = map[string]readModel{
 		// which every delivery behind it waited for.
 		readIndexes: []string{
 			`CREATE UNIQUE INDEX IF NOT EXISTS history_events_v%[1]d_pkey ON history_events_v%[1]d (room, seq)`,
-			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)`,
+			// It carries author and deleted so a room's unread count
+			// (reads.go) is an index-only scan: counting from the heap
+			// read every row of the room after the reader's marker, 350 ms
+			// for a reader of 100 rooms of 3,200 unread messages each
+			// (37 ms from this index). Versions made before have the bare
+			// key; a rebuild gives them this one.
+			`CREATE UNIQUE INDEX IF NOT EXISTS history_messages_v%[1]d_seq ON history_messages_v%[1]d (room, seq)
+				INCLUDE (author_id, deleted)`,
 			// An index made before keeps its pending list until the DO.
 			`CREATE INDEX IF NOT EXISTS history_messages_v%[1]d_search ON history_messages_v%[1]d
 				USING gin (search) WITH (fastupdate = off);

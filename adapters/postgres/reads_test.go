@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,55 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	})
 	if len(gone) != 1 || gone[0] != ada {
 		t.Errorf("dropping n2 took %v offline, want ada", gone)
+	}
+}
+
+// A room's unread count reads the (room, seq) index alone: a reader who
+// has not read a busy room must not cost a pass over its messages' rows.
+func TestUnreadCountReadsTheIndexOnly(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	p := db.Projections()
+	for _, name := range roomsSources {
+		mustPrepare(t, p, name, 1)
+	}
+	room, reader, author := uuid.New(), uuid.New(), uuid.New()
+	if _, err := db.pool.Exec(ctx, `INSERT INTO rooms_v1 (id, name, kind, head, created_at)
+		VALUES ($1, 'busy', 'public', 5000, now())`, room); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `INSERT INTO history_messages_v1
+		(id, room, seq, author_id, author_name, body, client_id, sent_at)
+		SELECT gen_random_uuid(), $1, g, $2, 'author', repeat('word ', 40), gen_random_uuid(), now()
+		FROM generate_series(1, 5000) g`, room, author); err != nil {
+		t.Fatal(err)
+	}
+	// Autovacuum does this for a table that grows; the visibility map is
+	// what lets a scan skip the heap.
+	if _, err := db.pool.Exec(ctx, `VACUUM ANALYZE history_messages_v1`); err != nil {
+		t.Fatal(err)
+	}
+	var heapPages int
+	if err := db.pool.QueryRow(ctx, `SELECT relpages FROM pg_class WHERE oid = 'history_messages_v1'::regclass`).Scan(&heapPages); err != nil {
+		t.Fatal(err)
+	}
+	var plan []struct {
+		Plan struct {
+			SharedHit  int `json:"Shared Hit Blocks"`
+			SharedRead int `json:"Shared Read Blocks"`
+		}
+	}
+	q := strings.NewReplacer("{rooms}", "rooms_v1", "{room_members}", "room_members_v1",
+		"{history_messages}", "history_messages_v1", "{read_markers}", "read_markers_v1").Replace(roomsQuery)
+	if err := db.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+q+`WHERE r.id = $2`,
+		reader, room).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if pages := plan[0].Plan.SharedHit + plan[0].Plan.SharedRead; pages > heapPages/2 {
+		t.Errorf("the rooms query read %d pages to count 5,000 unread messages held in %d heap pages; want the index alone", pages, heapPages)
+	}
+	rooms, err := db.RoomsFor(ctx, reader)
+	if err != nil || len(rooms) != 1 || rooms[0].Unread != 5000 {
+		t.Fatalf("rooms of the reader: %+v, %v; want the busy room with 5000 unread", rooms, err)
 	}
 }
