@@ -4,9 +4,11 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/chatlog/chat/domain"
 	"github.com/chatlog/chat/projections"
 	"github.com/chatlog/chat/projections/projectiontest"
@@ -260,4 +262,75 @@ func TestFanOutReachesEveryNode(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+}
+
+// countingSource counts the relay checkpoint's saves.
+type countingSource struct {
+	*projectiontest.Log
+	saves atomic.Int64
+}
+
+func (c *countingSource) SaveRelayCheckpoint(ctx context.Context, cp domain.Cursor) error {
+	c.saves.Add(1)
+	return c.Log.SaveRelayCheckpoint(ctx, cp)
+}
+
+// The relay saves its checkpoint now and then while it publishes, not per
+// batch (each save is a transaction on the way of every event), and keeps
+// what it published when it shuts down.
+func TestRelaySavesItsCheckpointNowAndThen(t *testing.T) {
+	h := newHarness(t)
+	b := newTestBus(t, nil, "", "n1")
+	src := &countingSource{Log: h.log}
+	relay, err := NewRelay(RelayConfig{Source: src, Bus: b, BatchSize: 10, Poll: time.Hour,
+		SaveEvery: 150 * time.Millisecond, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches, events atomic.Int64
+	subscribed := make(chan struct{})
+	var once sync.Once
+	h.goRun(context.Background(), func(ctx context.Context) {
+		b.consume(ctx, TopicEvents, "counter", func() { once.Do(func() { close(subscribed) }) }, func(msg *message.Message) {
+			batch, err := DecodeBatch(msg.Payload)
+			if err != nil {
+				t.Error(err)
+			}
+			batches.Add(1)
+			events.Add(int64(len(batch)))
+			msg.Ack()
+		})
+	})
+	<-subscribed
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := relay.Run(ctx); err != nil {
+			t.Errorf("relay: %v", err)
+		}
+	}()
+	start := time.Now()
+	for range 60 {
+		h.log.AppendN(5, 5)
+		time.Sleep(5 * time.Millisecond)
+	}
+	head, _ := h.log.LogHead(context.Background())
+	for deadline := time.Now().Add(2 * time.Second); events.Load() < 300; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 300 events published", events.Load())
+		}
+	}
+	if batches.Load() < 30 {
+		t.Fatalf("300 events in %d batches; the test needs many", batches.Load())
+	}
+	elapsed := time.Since(start)
+	if most := int64(elapsed/(150*time.Millisecond)) + 1; src.saves.Load() > most {
+		t.Errorf("%d checkpoint saves for %d batches in %v; want at most %d", src.saves.Load(), batches.Load(), elapsed, most)
+	}
+	stop()
+	<-done
+	if cp, _ := h.log.LoadRelayCheckpoint(context.Background()); cp != head {
+		t.Errorf("checkpoint after shutdown %s, want the last event published %s", cp, head)
+	}
 }

@@ -55,9 +55,15 @@ type RelayConfig struct {
 	BatchSize int
 	// Poll is the backup to Wakeups: a lost notification, or commits made
 	// by other nodes that this node is not told about.
-	Poll    time.Duration
-	Logger  *slog.Logger
-	Metrics *Metrics // optional
+	Poll time.Duration
+	// SaveEvery is how often, at most, the checkpoint is saved while
+	// batches flow; it is saved too at each poll and at shutdown. A relay
+	// that dies republishes what it sent since, which projections and
+	// gateways skip. Saving after every batch cost a PostgreSQL
+	// transaction and a round trip on the way of every event.
+	SaveEvery time.Duration
+	Logger    *slog.Logger
+	Metrics   *Metrics // optional
 }
 
 func (c *RelayConfig) setDefaults() {
@@ -67,15 +73,18 @@ func (c *RelayConfig) setDefaults() {
 	if c.Poll <= 0 {
 		c.Poll = 500 * time.Millisecond
 	}
+	if c.SaveEvery <= 0 {
+		c.SaveEvery = 100 * time.Millisecond
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 }
 
 // Relay publishes the log to chat.events. One relay leads per deployment;
-// the others wait on the leadership lock. Its checkpoint is saved after
-// each published batch, so a crash republishes at most one batch, which the
-// projections skip.
+// the others wait on the leadership lock. Its checkpoint is saved every
+// SaveEvery while it publishes, so a crash republishes the batches of that
+// while, which the projections skip.
 type Relay struct {
 	cfg RelayConfig
 	log *slog.Logger
@@ -135,6 +144,8 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 	if err != nil {
 		return fmt.Errorf("load relay checkpoint: %w", err)
 	}
+	saved := savedCheckpoint{src: r.cfg.Source, cursor: cp, at: time.Now()}
+	defer func() { r.saveAtShutdown(ctx, lost, &saved, cp) }()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -155,6 +166,11 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 			return err
 		}
 		cp = next
+		if n > 0 && time.Since(saved.at) >= r.cfg.SaveEvery {
+			if err := saved.save(ctx, cp); err != nil {
+				return err
+			}
+		}
 		if n == r.cfg.BatchSize {
 			continue // more is waiting
 		}
@@ -175,13 +191,16 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 		case <-again:
 		case <-poll.C:
 			r.observeLag(ctx, cp)
+			if err := saved.save(ctx, cp); err != nil {
+				return err
+			}
 		}
 		retry.Stop()
 	}
 }
 
-// relayOnce publishes the next batch after cp and saves the checkpoint. It
-// reports whether committed events were held back behind the horizon.
+// relayOnce publishes the next batch after cp. It reports whether
+// committed events were held back behind the horizon.
 func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor, int, bool, error) {
 	events, held, err := r.read(ctx, cp)
 	if err != nil {
@@ -194,11 +213,50 @@ func (r *Relay) relayOnce(ctx context.Context, cp domain.Cursor) (domain.Cursor,
 	if err := r.cfg.Bus.PublishBatch(ctx, cp, to, events); err != nil {
 		return cp, 0, false, err
 	}
-	if err := r.cfg.Source.SaveRelayCheckpoint(ctx, to); err != nil {
-		return cp, 0, false, fmt.Errorf("save relay checkpoint %s: %w", to, err)
-	}
 	r.cfg.Metrics.published(len(events), events[0].RecordedAt)
 	return to, len(events), held, nil
+}
+
+// saveAtShutdown saves cp when lead returns because ctx ended: a shutdown
+// keeps what was published. After an error or a lost leadership it saves
+// nothing (the next leader may already have saved further).
+func (r *Relay) saveAtShutdown(ctx context.Context, lost <-chan struct{}, saved *savedCheckpoint, cp domain.Cursor) {
+	if ctx.Err() == nil || isClosed(lost) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := saved.save(ctx, cp); err != nil {
+		r.log.Warn("save relay checkpoint at shutdown", "err", err)
+	}
+}
+
+// savedCheckpoint is the relay checkpoint as last saved.
+type savedCheckpoint struct {
+	src    RelaySource
+	cursor domain.Cursor
+	at     time.Time
+}
+
+// save saves cp unless it is what was saved last.
+func (s *savedCheckpoint) save(ctx context.Context, cp domain.Cursor) error {
+	if cp == s.cursor {
+		return nil
+	}
+	if err := s.src.SaveRelayCheckpoint(ctx, cp); err != nil {
+		return fmt.Errorf("save relay checkpoint %s: %w", cp, err)
+	}
+	s.cursor, s.at = cp, time.Now()
+	return nil
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 func (r *Relay) read(ctx context.Context, cp domain.Cursor) ([]domain.Event, bool, error) {

@@ -32,11 +32,11 @@ func (db *DB) LoadRelayCheckpoint(ctx context.Context) (domain.Cursor, error) {
 }
 
 // SaveRelayCheckpoint records where the relay has published up to. The
-// commit does not wait for the disk (queueAsyncBegin): the relay
-// saves after every batch, one at a time, and a flush that stalls (tens of
-// milliseconds were seen) held up every event behind it. A checkpoint a
-// crash loses only makes the relay publish those batches again, which
-// projections and gateways skip.
+// commit does not wait for the disk (queueAsyncBegin): the relay saves
+// between batches, and a flush that stalls (tens of milliseconds were
+// seen) held up every event behind it. A checkpoint a crash loses only
+// makes the relay publish those batches again, which projections and
+// gateways skip.
 func (db *DB) SaveRelayCheckpoint(ctx context.Context, c domain.Cursor) error {
 	b := &pgx.Batch{}
 	queueAsyncBegin(b)
