@@ -146,10 +146,8 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 	}
 	saved := savedCheckpoint{src: r.cfg.Source, cursor: cp, at: time.Now()}
 	defer func() { r.saveAtShutdown(ctx, lost, &saved, cp) }()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	backoff := heldRetryMin
+	retry := newHeldRetry()
+	defer retry.timer.Stop()
 	for {
 		select {
 		case <-lost:
@@ -174,14 +172,7 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 		if n == r.cfg.BatchSize {
 			continue // more is waiting
 		}
-		var again <-chan time.Time
-		if held {
-			retry.Reset(backoff)
-			again = retry.C
-			backoff = min(2*backoff, heldRetryMax)
-		} else {
-			backoff = heldRetryMin
-		}
+		again := retry.after(held)
 		select {
 		case <-lost:
 			return nil
@@ -195,8 +186,33 @@ func (r *Relay) lead(ctx context.Context, lost <-chan struct{}) error {
 				return err
 			}
 		}
-		retry.Stop()
+		retry.timer.Stop()
 	}
+}
+
+// heldRetry paces the reads while events are held back behind the horizon.
+type heldRetry struct {
+	timer   *time.Timer
+	backoff time.Duration
+}
+
+func newHeldRetry() *heldRetry {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &heldRetry{timer: t, backoff: heldRetryMin}
+}
+
+// after returns when to read again without a wake-up: heldRetryMin after
+// the first read that found events held, doubling while they stay held;
+// never (nil) once a read found none.
+func (h *heldRetry) after(held bool) <-chan time.Time {
+	if !held {
+		h.backoff = heldRetryMin
+		return nil
+	}
+	h.timer.Reset(h.backoff)
+	h.backoff = min(2*h.backoff, heldRetryMax)
+	return h.timer.C
 }
 
 // relayOnce publishes the next batch after cp. It reports whether
