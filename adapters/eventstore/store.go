@@ -71,12 +71,15 @@ type Store struct {
 }
 
 type request struct {
-	ctx    context.Context
-	cmd    domain.Command
-	meta   domain.Metadata
-	done   chan struct{}
-	events []domain.Event
-	err    error
+	ctx context.Context
+	cmd domain.Command
+	// streams is cmd.Streams(), asked once: it picks the writer queue and
+	// the batch's locks.
+	streams []string
+	meta    domain.Metadata
+	done    chan struct{}
+	events  []domain.Event
+	err     error
 }
 
 // ErrClosed is returned by Execute after Close.
@@ -103,16 +106,12 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// queueOf is the writer queue of cmd: the one its first stream hashes to.
-func (s *Store) queueOf(cmd domain.Command) chan *request {
-	if len(s.queues) == 1 {
+// queueOf is the writer queue of r: the one its first stream hashes to.
+func (s *Store) queueOf(r *request) chan *request {
+	if len(s.queues) == 1 || len(r.streams) == 0 {
 		return s.queues[0]
 	}
-	streams := cmd.Streams()
-	if len(streams) == 0 {
-		return s.queues[0]
-	}
-	return s.queues[maphash.String(s.seed, streams[0])%uint64(len(s.queues))]
+	return s.queues[maphash.String(s.seed, r.streams[0])%uint64(len(s.queues))]
 }
 
 // Close stops the writers once the commands already queued are written.
@@ -131,14 +130,14 @@ func (s *Store) Close() {
 // a repeated idempotent command returns the events of its first run. Rule
 // violations are *domain.Error; anything else is a storage failure.
 func (s *Store) Execute(ctx context.Context, cmd domain.Command, meta domain.Metadata) ([]domain.Event, error) {
-	r := &request{ctx: ctx, cmd: cmd, meta: meta, done: make(chan struct{})}
+	r := &request{ctx: ctx, cmd: cmd, streams: cmd.Streams(), meta: meta, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
 		return nil, ErrClosed
 	}
 	select {
-	case s.queueOf(cmd) <- r:
+	case s.queueOf(r) <- r:
 	case <-ctx.Done():
 		s.closeMu.RUnlock()
 		return nil, ctx.Err()

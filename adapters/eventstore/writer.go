@@ -32,7 +32,7 @@ type batchWriter struct {
 func newBatchWriter(ctx context.Context, tx Tx, batch []*request, cfg Config) (*batchWriter, error) {
 	var streams, keys []string
 	for _, r := range batch {
-		streams = append(streams, r.cmd.Streams()...)
+		streams = append(streams, r.streams...)
 		keys = append(keys, r.cmd.Keys()...)
 	}
 	// A fixed lock order keeps concurrent batches from deadlocking.
