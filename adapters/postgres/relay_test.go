@@ -194,18 +194,24 @@ func TestHeldBackCheckReadsFewPages(t *testing.T) {
 	}
 	last := storetest.MustAppend(t, s, storetest.Node("node-a", domain.NoStream, "a"))[0].Cursor()
 	for _, after := range []domain.Cursor{{}, last} {
-		var plan []struct {
-			Plan struct {
-				SharedHit  int `json:"Shared Hit Blocks"`
-				SharedRead int `json:"Shared Read Blocks"`
-			}
-		}
-		if err := db.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+heldBack,
-			after.TxID, after.Position).Scan(&plan); err != nil {
-			t.Fatal(err)
-		}
-		if pages := plan[0].Plan.SharedHit + plan[0].Plan.SharedRead; pages > 20 {
+		if pages := pagesRead(t, db, heldBack, after.TxID, after.Position); pages > 20 {
 			t.Errorf("held-back check after %s over 30,000 events read %d pages; want a few", after, pages)
 		}
 	}
+}
+
+// pagesRead runs query under EXPLAIN ANALYZE and returns the buffer pages
+// it touched, cached or read: what a query costs whatever the planner chose.
+func pagesRead(tb testing.TB, db *DB, query string, args ...any) int {
+	tb.Helper()
+	var plan []struct {
+		Plan struct {
+			SharedHit  int `json:"Shared Hit Blocks"`
+			SharedRead int `json:"Shared Read Blocks"`
+		}
+	}
+	if err := db.pool.QueryRow(context.Background(), `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+query, args...).Scan(&plan); err != nil {
+		tb.Fatalf("explain: %v", err)
+	}
+	return plan[0].Plan.SharedHit + plan[0].Plan.SharedRead
 }
